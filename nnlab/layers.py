@@ -6,7 +6,7 @@ right under ``forward`` so the two can be read side by side.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from nnlab._checks import as_array, as_rng, check_finite, check_positive_int, ch
 from nnlab.init import Initializer, get_initializer
 from nnlab.module import Module, Parameter
 
-__all__ = ["Linear", "Sequential", "Identity", "Residual", "Dropout"]
+__all__ = ["Linear", "Sequential", "Identity", "Residual", "Dropout", "mlp"]
 
 
 def check_grad_out(module: Module, grad_out: Any, expected_shape: tuple[int, ...]) -> np.ndarray:
@@ -273,3 +273,109 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+_ACTIVATIONS = {
+    "relu": "ReLU",
+    "leaky_relu": "LeakyReLU",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "gelu": "GELU",
+}
+
+
+def _make_activation(activation: str | type[Module]) -> Module:
+    if isinstance(activation, type) and issubclass(activation, Module):
+        return activation()
+    if activation == "identity":
+        return Identity()
+    if activation in _ACTIVATIONS:
+        from nnlab import activations  # imported here: activations builds on this module
+
+        return getattr(activations, _ACTIVATIONS[activation])()
+    raise ValueError(
+        f"mlp: activation must be one of {sorted([*_ACTIVATIONS, 'identity'])} or a Module class; "
+        f"got {activation!r}"
+    )
+
+
+def _make_norm(norm: str | None, width: int, dtype: Any) -> Module | None:
+    if norm is None or norm == "none":
+        return None
+    from nnlab import normalization  # imported here: normalization builds on this module
+
+    if norm == "batch":
+        return normalization.BatchNorm1d(width, dtype=dtype)
+    if norm == "layer":
+        return normalization.LayerNorm(width, dtype=dtype)
+    raise ValueError(f"mlp: norm must be None, 'batch' or 'layer'; got {norm!r}")
+
+
+def mlp(
+    sizes: Sequence[int],
+    activation: str | type[Module] = "relu",
+    *,
+    init: str | Initializer = "he_uniform",
+    norm: str | None = None,
+    residual: bool = False,
+    dropout: float = 0.0,
+    rng: Any = None,
+    dtype: Any = np.float64,
+) -> Sequential:
+    """Build a multilayer perceptron with widths ``sizes = [d_0, d_1, ..., d_L]``.
+
+    Each hidden layer is ``Linear -> [norm] -> activation -> [Dropout]``; the last layer
+    is a plain ``Linear`` (the loss applies softmax or sigmoid where one is needed).
+    With ``residual=True``, every hidden layer whose input and output widths agree
+    becomes a pre-norm residual block ``x + activation(Linear(norm(x)))`` (chapter 9);
+    the first and last layers, which change the width, stay plain.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths from input to output; at least two entries.
+    activation : str or Module class
+        ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``, ``"tanh"``, ``"gelu"``,
+        ``"identity"`` or a Module class called with no arguments.
+    init : str or callable
+        Weight initializer of every Linear (see :mod:`nnlab.init`).
+    norm : {None, "batch", "layer"}
+        Normalization of hidden layers (chapter 8).
+    residual : bool
+        Wrap equal-width hidden layers in :class:`Residual` blocks.
+    dropout : float
+        Dropout probability after each hidden activation (0 for none).
+    rng : numpy.random.Generator, int or None
+        One generator is shared by all layers, so a seed fixes the whole network.
+    dtype : numpy dtype
+        float64 or float32.
+
+    Returns
+    -------
+    Sequential
+        The network; input ``(batch, d_0)``, output ``(batch, d_L)``.
+    """
+    sizes = [check_positive_int(n, "sizes[i]", "mlp") for n in sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"mlp: sizes must list at least an input and an output width; got {sizes}")
+    gen = as_rng(rng, "mlp")
+    layers: list[Module] = []
+    last = len(sizes) - 2
+    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear = Linear(d_in, d_out, init=init, rng=gen, dtype=dtype)
+        if i == last:
+            layers.append(linear)
+            break
+        if residual and 0 < i and d_in == d_out:
+            pre_norm = _make_norm(norm, d_in, dtype)
+            block = [m for m in (pre_norm, linear, _make_activation(activation)) if m is not None]
+            layers.append(Residual(Sequential(*block)))
+        else:
+            layers.append(linear)
+            norm_layer = _make_norm(norm, d_out, dtype)
+            if norm_layer is not None:
+                layers.append(norm_layer)
+            layers.append(_make_activation(activation))
+        if dropout > 0.0:
+            layers.append(Dropout(dropout, rng=gen))
+    return Sequential(*layers)

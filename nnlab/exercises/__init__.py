@@ -1,3 +1,1 @@
 """Placeholder: being written."""
-
-__all__: list[str] = []
