@@ -6,7 +6,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: book test setup setup-python setup-browser clean
+.PHONY: book test setup setup-python setup-browser assets clean
 
 setup: setup-python
 
@@ -21,12 +21,20 @@ setup-browser:
 	  else echo "chromium not found and cannot be installed here: the browser test will skip"; fi; \
 	fi
 
-book: setup
-	$(PYTHON) -m jupyter_book build . -W -n --keep-going
-	@echo "The book is in _build/html/index.html"
+# The JavaScript the site serves itself (MathJax, require.js, the widget manager), at the
+# versions pinned in package-lock.json, copied into _vendor/ (published as _static/).
+assets:
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/vendor_assets.py
 
-test: setup setup-browser
+book: setup assets
+	$(PYTHON) -m jupyter_book build . -W -n --keep-going
+	@echo "The book is in $(CURDIR)/_build/html/index.html"
+
+# Every test: nnlab, exercise checks, grading, strict nbval over book/, and the browser
+# test (which builds the book through the built_book fixture, hence `assets`).
+test: setup setup-browser assets
 	$(PYTHON) -m pytest
 
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build _vendor .pytest_cache
