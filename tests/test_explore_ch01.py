@@ -1,0 +1,95 @@
+"""The chapter 1 explorer: a one-hidden-layer ReLU network fitted by least squares."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import nnlab
+from nnlab.explore.ch01 import TARGETS, draw_fit, fit_relu_network
+
+WIDTHS = [1, 2, 3, 5, 8, 16, 33, 64]
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("width", WIDTHS)
+def test_fit_is_the_network_it_returns(width: int, target: str) -> None:
+    fit = fit_relu_network(width, target, n_points=101)
+    assert fit.x.shape == fit.target.shape == fit.prediction.shape == (101, 1)
+    assert fit.kinks.shape == (width,)
+    # The prediction is what the returned nnlab network computes, layer by layer.
+    hidden, relu, out = fit.net
+    assert isinstance(relu, nnlab.ReLU)
+    h = np.maximum(fit.x @ hidden.weight.value.T + hidden.bias.value, 0.0)
+    np.testing.assert_allclose(fit.prediction, h @ out.weight.value.T + out.bias.value, atol=1e-12)
+    np.testing.assert_allclose(fit.net(fit.x), fit.prediction)
+    # Each unit switches on at its kink.
+    np.testing.assert_allclose(-hidden.bias.value / hidden.weight.value[:, 0], fit.kinks)
+    assert fit.mse == pytest.approx(float(np.mean((fit.prediction - fit.target) ** 2)))
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_error_never_grows_when_units_are_added(target: str) -> None:
+    # Widths that double keep every old kink, so the least-squares error cannot grow.
+    errors = [fit_relu_network(w, target).mse for w in [1, 2, 4, 8, 16, 32, 64]]
+    assert all(b <= a + 1e-12 for a, b in zip(errors, errors[1:])), errors
+
+
+@pytest.mark.parametrize("target", ["sine", "bump", "wiggle"])
+def test_smooth_targets_are_approximated_closely(target: str) -> None:
+    # Piecewise-linear interpolation of a smooth function: error ~ width^-4 in MSE.
+    assert fit_relu_network(64, target).mse < 1e-5
+    assert fit_relu_network(64, target).mse < fit_relu_network(8, target).mse / 100
+
+
+def test_a_step_is_approximated_but_never_exactly() -> None:
+    # A continuous network cannot jump, so the error falls slowly and stays positive.
+    errors = [fit_relu_network(w, "step").mse for w in (4, 16, 64)]
+    assert errors[0] > errors[1] > errors[2] > 1e-4
+
+
+def test_one_unit_is_the_best_straight_line() -> None:
+    fit = fit_relu_network(1, "sine")
+    slope, intercept = np.polyfit(fit.x[:, 0], fit.target[:, 0], 1)
+    np.testing.assert_allclose(fit.prediction[:, 0], slope * fit.x[:, 0] + intercept, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"width": 0}, ValueError, "width must be >= 1"),
+        ({"width": 2.5}, TypeError, "width must be an int"),
+        ({"width": 4, "target": "cosine"}, ValueError, "target must be one of"),
+        ({"width": 4, "n_points": 1}, ValueError, "n_points must be >= 2"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        fit_relu_network(**kwargs)
+
+
+def test_draw_fit_draws_target_network_and_kinks() -> None:
+    fig, ax = plt.subplots()
+    try:
+        fit = draw_fit(ax, 8, "bump")
+        lines = ax.get_lines()
+        assert len(lines) == 3
+        np.testing.assert_allclose(lines[1].get_ydata(), fit.prediction[:, 0])
+        np.testing.assert_allclose(lines[2].get_xdata(), fit.kinks)
+        assert "width 8" in ax.get_title()
+    finally:
+        plt.close(fig)
+
+
+def test_fast_enough_for_a_slider() -> None:
+    import time
+
+    start = time.perf_counter()
+    for width in range(1, 65):
+        fit_relu_network(width, "wiggle")
+    assert time.perf_counter() - start < 2.0
