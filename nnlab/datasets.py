@@ -35,7 +35,9 @@ def _split_evenly(n_samples: int, n_classes: int) -> np.ndarray:
     return sizes
 
 
-def _shuffled(X: np.ndarray, y: np.ndarray, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _shuffled(
+    X: np.ndarray, y: np.ndarray, gen: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     order = gen.permutation(len(X))
     return X[order], y[order].astype(np.int64)
 
@@ -82,7 +84,9 @@ def spirals(
     return _shuffled(np.concatenate(Xs), np.concatenate(ys), gen)
 
 
-def moons(n_samples: int = 200, noise: float = 0.1, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def moons(
+    n_samples: int = 200, noise: float = 0.1, rng: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (as scikit-learn's ``make_moons``).
 
     Class 0: (cos t, sin t); class 1: (1 - cos t, 1/2 - sin t), t in [0, pi], plus
@@ -136,7 +140,9 @@ def circles(
     return _shuffled(X, y, gen)
 
 
-def xor(n_samples: int = 200, noise: float = 0.25, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def xor(
+    n_samples: int = 200, noise: float = 0.25, rng: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The XOR problem: four Gaussian clusters at (+-1, +-1).
 
     The label is 1 when the cluster centre's two coordinates have different signs,
