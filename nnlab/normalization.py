@@ -40,7 +40,9 @@ def _check_input(module: Module, x: Any, width: int, dtype: np.dtype) -> np.ndar
     x = as_array(x, repr(module), dtype=dtype)
     if x.ndim != 2 or x.shape[1] != width:
         hint = " (for one example, use x.reshape(1, -1))" if x.ndim == 1 else ""
-        raise ValueError(f"{module!r} expected input of shape (batch, {width}); got {x.shape}{hint}")
+        raise ValueError(
+            f"{module!r} expected input of shape (batch, {width}); got {x.shape}{hint}"
+        )
     if x.dtype != dtype:
         # As in PyTorch: mixing dtypes would silently upcast a float32 network.
         raise TypeError(

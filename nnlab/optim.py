@@ -128,11 +128,14 @@ class Optimizer:
             ours, theirs = getattr(self, name), buffers[name]
             if len(theirs) != len(ours):
                 raise ValueError(
-                    f"{who}: {name!r} expected {len(ours)} arrays (one per parameter); got {len(theirs)}"
+                    f"{who}: {name!r} expected {len(ours)} arrays (one per parameter); "
+                    f"got {len(theirs)}"
                 )
             for i, (a, b) in enumerate(zip(ours, theirs)):
                 if np.shape(b) != a.shape:
-                    raise ValueError(f"{who}: {name}[{i}] expected shape {a.shape}; got {np.shape(b)}")
+                    raise ValueError(
+                        f"{who}: {name}[{i}] expected shape {a.shape}; got {np.shape(b)}"
+                    )
         for name in self._buffer_names:
             for a, b in zip(getattr(self, name), buffers[name]):
                 np.copyto(a, b)

@@ -14,7 +14,12 @@ STEPS = 25
 # (nnlab class, nnlab kwargs, torch.optim class name, torch kwargs)
 SETTINGS = {
     "sgd": (optim.SGD, {"lr": 0.1}, "SGD", {"lr": 0.1}),
-    "sgd-momentum": (optim.SGD, {"lr": 0.05, "momentum": 0.9}, "SGD", {"lr": 0.05, "momentum": 0.9}),
+    "sgd-momentum": (
+        optim.SGD,
+        {"lr": 0.05, "momentum": 0.9},
+        "SGD",
+        {"lr": 0.05, "momentum": 0.9},
+    ),
     "sgd-nesterov": (
         optim.SGD,
         {"lr": 0.05, "momentum": 0.8, "nesterov": True},
