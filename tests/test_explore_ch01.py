@@ -89,7 +89,11 @@ def test_draw_fit_draws_target_network_and_kinks() -> None:
 def test_fast_enough_for_a_slider() -> None:
     import time
 
-    start = time.perf_counter()
-    for width in range(1, 65):
-        fit_relu_network(width, "wiggle")
-    assert time.perf_counter() - start < 2.0
+    # A slider redraws on release; the fit itself should take milliseconds. The best of
+    # a few runs is measured so that a busy machine does not fail the test.
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        fit_relu_network(64, "wiggle")
+        times.append(time.perf_counter() - start)
+    assert min(times) < 0.1
