@@ -75,7 +75,8 @@ def test_early_stopping_restores_the_best_epochs_weights(digits):
     assert history.val_loss[-1] > history.val_loss[history.best_epoch]
     loss, _ = evaluate(model, nnlab.CrossEntropyLoss(), X_val, y_val)
     assert loss == pytest.approx(history.val_loss[history.best_epoch], rel=1e-12)
-    assert "Stopped early" in history.message and f"epoch {history.best_epoch + 1}" in history.message
+    assert "Stopped early" in history.message
+    assert f"epoch {history.best_epoch + 1}" in history.message
 
 
 def test_divergence_raises_with_epoch_batch_and_learning_rate_advice(digits):
