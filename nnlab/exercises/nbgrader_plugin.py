@@ -1,0 +1,86 @@
+"""nbgrader preprocessors that take the verdict of each hidden test out of the kernel.
+
+``nbgrader_config.py`` puts :class:`HandOverDirectory` before nbgrader's ``Execute`` and
+:class:`JudgeHiddenTests` right after it. While the student's notebook runs, each hidden
+test (:func:`nnlab.exercises.grade`) only leaves the student's function, pickled, in a
+fresh directory. Once the kernel is gone, :class:`JudgeHiddenTests` judges each of them
+here, in nbgrader's process, with the student's code confined to a runner process
+(:mod:`nnlab.exercises._isolation`), and writes the verdict into the test cell's outputs:
+a failure becomes an error output, which nbgrader scores as zero; a pass is appended as
+a ✓ line. The kernel cannot fake a pass, whatever it patched; at most it chooses which
+function of its own is judged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float
+
+from nnlab.exercises._isolation import SUBMISSION_ENV, get_exercise, isolated_verdict, passed_line
+
+__all__ = ["HandOverDirectory", "JudgeHiddenTests"]
+
+# A hidden test names its exercise as the first argument of grade(...).
+_GRADE_CALL = re.compile(r"""grade\(\s*["'](ch\d+\.\w+)["']""")
+
+
+class HandOverDirectory(NbGraderPreprocessor):
+    """Create the directory where the kernel's hidden tests leave the functions."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict]:
+        directory = tempfile.mkdtemp(prefix="nnlab-submission-")
+        # The kernel that nbgrader starts next inherits this environment.
+        os.environ[SUBMISSION_ENV] = directory
+        resources.setdefault("nnlab", {})["submission_dir"] = directory
+        return nb, resources
+
+
+class JudgeHiddenTests(NbGraderPreprocessor):
+    """Judge each hidden test's function outside the kernel and record the verdict."""
+
+    timeout = Float(30.0, help="Seconds the student's function may run per exercise").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict]:
+        directory = resources.get("nnlab", {}).get("submission_dir")
+        os.environ.pop(SUBMISSION_ENV, None)
+        try:
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                match = _GRADE_CALL.search(cell.source) if cell.cell_type == "code" else None
+                if meta.get("grade") and match:
+                    self._judge(cell, match.group(1), directory)
+        finally:
+            if directory:
+                shutil.rmtree(directory, ignore_errors=True)
+        return nb, resources
+
+    def _judge(self, cell: NotebookNode, exercise_id: str, directory: str | None) -> None:
+        exercise = get_exercise(exercise_id)
+        pickled = Path(directory or "/nonexistent") / f"{exercise.id}.pkl"
+        if pickled.is_file():
+            verdict = isolated_verdict(exercise, pickled.read_bytes(), self.timeout)
+        else:
+            verdict = (f"{exercise.name}: the hidden tests did not receive your function "
+                       "(did an earlier cell replace nnlab.exercises.grade or its helpers?).")
+        already_failed = any(o.output_type == "error" for o in cell.outputs)
+        if verdict is None:
+            if not already_failed:
+                cell.outputs.append(new_output("stream", name="stdout", text=passed_line(exercise) + "\n"))
+            return
+        self.log.info("%s failed: %s", exercise.id, verdict.splitlines()[0])
+        if already_failed:
+            return  # the kernel's own error explains it, and already scores zero
+        # An error output is what nbgrader scores as zero; the kernel's prints stay above it.
+        cell.outputs.append(new_output(
+            "error", ename="AssertionError", evalue=verdict,
+            traceback=[f"AssertionError: {verdict}"],
+        ))
