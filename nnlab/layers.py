@@ -71,16 +71,18 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features", "Linear")
         self.out_features = check_positive_int(out_features, "out_features", "Linear")
+        # repr(self) needs self.bias, which does not exist yet while constructing.
+        who = f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={bias})"
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
-            raise TypeError(f"{self!r}: dtype must be a floating type; got {dtype}")
+            raise TypeError(f"{who}: dtype must be a floating type; got {dtype}")
         initializer = get_initializer(init)
         weight = np.asarray(
             initializer((self.out_features, self.in_features), rng=as_rng(rng, "Linear"), dtype=dtype)
         )
         if weight.shape != (self.out_features, self.in_features):
             raise ValueError(
-                f"{self!r}: init returned shape {weight.shape}; "
+                f"{who}: init returned shape {weight.shape}; "
                 f"expected {(self.out_features, self.in_features)}"
             )
         self.weight = Parameter(weight.astype(dtype, copy=False))
@@ -358,6 +360,10 @@ def mlp(
     sizes = [check_positive_int(n, "sizes[i]", "mlp") for n in sizes]
     if len(sizes) < 2:
         raise ValueError(f"mlp: sizes must list at least an input and an output width; got {sizes}")
+    # Validated here too: with no hidden layer they would otherwise never be looked at.
+    _make_activation(activation)
+    _make_norm(norm, 1, dtype)
+    dropout = check_real(dropout, "dropout", "mlp", low=0.0, high=1.0)
     gen = as_rng(rng, "mlp")
     layers: list[Module] = []
     last = len(sizes) - 2
