@@ -76,7 +76,10 @@ class Linear(Module):
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"{who}: dtype must be a floating type; got {dtype}")
-        initializer = get_initializer(init)
+        try:
+            initializer = get_initializer(init)
+        except ValueError as exc:
+            raise ValueError(f"{who}: {exc}") from None
         weight = np.asarray(
             initializer((self.out_features, self.in_features), rng=as_rng(rng, "Linear"), dtype=dtype)
         )
@@ -183,16 +186,17 @@ class Identity(Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self._forwarded = False
+        self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: Any) -> np.ndarray:
-        self._forwarded = True
-        return as_array(x, repr(self))
+        x = as_array(x, repr(self))
+        self._shape = x.shape
+        return x
 
     def backward(self, grad_out: Any, input_grad: bool = True) -> np.ndarray | None:
-        if not self._forwarded:
+        if self._shape is None:
             raise self._no_forward_error()
-        return as_array(grad_out, f"{self!r}.backward") if input_grad else None
+        return check_grad_out(self, grad_out, self._shape) if input_grad else None
 
 
 class Residual(Module):
@@ -252,11 +256,11 @@ class Dropout(Module):
         self.p = check_real(p, "p", "Dropout", low=0.0, high=1.0)
         self.rng = as_rng(rng, "Dropout")
         self._mask: np.ndarray | None = None
-        self._forwarded = False
+        self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: Any) -> np.ndarray:
         x = as_array(x, repr(self))
-        self._forwarded = True
+        self._shape = x.shape
         if not self.training or self.p == 0.0:
             self._mask = None
             return x
@@ -266,11 +270,12 @@ class Dropout(Module):
         return x * self._mask
 
     def backward(self, grad_out: Any, input_grad: bool = True) -> np.ndarray | None:
-        if not self._forwarded:
+        if self._shape is None:
             raise self._no_forward_error()
         if not input_grad:
             return None
-        grad_out = as_array(grad_out, f"{self!r}.backward")
+        # Checked because broadcasting would otherwise accept, say, (batch, 1) silently.
+        grad_out = check_grad_out(self, grad_out, self._shape)
         return grad_out if self._mask is None else grad_out * self._mask
 
     def extra_repr(self) -> str:
