@@ -25,6 +25,8 @@ import nbformat
 
 __all__ = ["release_form", "setup"]
 
+_RELEASED = "nnlab_released"
+
 
 def _is_graded(nb: nbformat.NotebookNode) -> bool:
     return any("nbgrader" in cell.get("metadata", {}) for cell in nb.cells)
@@ -38,7 +40,9 @@ def release_form(text: str) -> str | None:
         nb = nbformat.reads(text, as_version=4)
     except Exception:  # not a notebook we understand: leave it to myst-nb to complain
         return None
-    if not _is_graded(nb):
+    if not _is_graded(nb) or nb.metadata.get(_RELEASED):
+        # Released already (a copy rewritten by an earlier build): releasing twice would
+        # replace the stubbed solution cells wholesale, task signature included.
         return None
     resources: dict[str, Any] = {}
     nb, resources = ClearSolutions().preprocess(nb, resources)
@@ -48,6 +52,7 @@ def release_form(text: str) -> str | None:
         if cell.cell_type == "code" and (meta.get("solution") or meta.get("grade")):
             cell.outputs = []
             cell.execution_count = None
+    nb.metadata[_RELEASED] = True
     return nbformat.writes(nb)
 
 
