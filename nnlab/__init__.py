@@ -2,7 +2,7 @@
 
 Names and semantics follow PyTorch, so that what a reader learns here carries over:
 ``nnlab.Linear``, ``nnlab.Sequential``, ``nnlab.ReLU``, ``nnlab.CrossEntropyLoss``,
-``nnlab.optim.Adam`` and so on. See ../DESIGN of the book for the map of modules.
+``nnlab.optim.Adam`` and so on. The book's last chapter maps each concept to its module.
 """
 
 __version__ = "0.1.0"
@@ -30,10 +30,72 @@ def require(version: str) -> str:
         )
     return f"nnlab {__version__}"
 
-from nnlab import init, optim  # noqa: E402  (sub-modules used as namespaces: nnlab.init.he_normal)
-from nnlab._checks import *  # noqa: E402,F401,F403
-from nnlab.activations import *  # noqa: E402,F401,F403
-from nnlab.layers import *  # noqa: E402,F401,F403
-from nnlab.losses import *  # noqa: E402,F401,F403
-from nnlab.module import *  # noqa: E402,F401,F403
-from nnlab.normalization import *  # noqa: E402,F401,F403
+# Sub-modules used as namespaces, as in PyTorch: nnlab.init.he_normal, nnlab.optim.Adam, ...
+from nnlab import (  # noqa: E402
+    data,
+    datasets,
+    diagnostics,
+    examples,
+    gradcheck,
+    init,
+    optim,
+    train,
+)
+from nnlab._checks import NonFiniteError  # noqa: E402
+from nnlab.activations import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh  # noqa: E402
+from nnlab.layers import Dropout, Identity, Linear, Residual, Sequential, mlp  # noqa: E402
+from nnlab.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss  # noqa: E402
+from nnlab.module import Module, Parameter  # noqa: E402
+from nnlab.normalization import BatchNorm1d, LayerNorm  # noqa: E402
+from nnlab.train import DivergenceError, History, fit  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "require",
+    # building blocks
+    "Parameter",
+    "Module",
+    "Linear",
+    "Sequential",
+    "Identity",
+    "Residual",
+    "Dropout",
+    "mlp",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "GELU",
+    "Softmax",
+    "BatchNorm1d",
+    "LayerNorm",
+    "MSELoss",
+    "CrossEntropyLoss",
+    "BCEWithLogitsLoss",
+    # training
+    "fit",
+    "History",
+    "DivergenceError",
+    "NonFiniteError",
+    # sub-modules
+    "data",
+    "datasets",
+    "diagnostics",
+    "examples",
+    "gradcheck",
+    "init",
+    "optim",
+    "train",
+]
+
+# These pull in matplotlib or ipywidgets, so they load on first use (PEP 562):
+# ``nnlab.plot.plot_history(...)`` works without an explicit import.
+_LAZY = ("plot", "widgets", "explore", "exercises")
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"nnlab.{name}")
+    raise AttributeError(f"module 'nnlab' has no attribute {name!r}")
