@@ -4,27 +4,102 @@ The logic of every explorer lives in :mod:`nnlab.explore` as a function that dra
 a matplotlib Axes; this module only wires controls to it. A notebook first draws a
 static figure with the same function (so the book works without a kernel), then calls
 :func:`explorer` for the interactive version. See chapter 1.
+
+The figure is rendered to PNG and shown in an ``ipywidgets.Image`` rather than printed
+into an ``Output`` widget: the picture is then part of the widget state that the built
+book embeds (so the static page shows controls and figure together), and the cell has
+a single, deterministic output that strict nbval can compare.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets
-import matplotlib.pyplot as plt
-from IPython.display import display
+from matplotlib.figure import Figure
 
-__all__ = ["explorer"]
+__all__ = ["Explorer", "explorer", "render_png"]
+
+
+def render_png(
+    draw: Callable[..., Any], values: dict[str, Any], *, figsize: tuple[float, float], dpi: int
+) -> bytes:
+    """PNG bytes of a new figure on whose single Axes ``draw(ax, **values)`` has drawn.
+
+    Uses ``matplotlib.figure.Figure`` directly, not pyplot, so no global figure is left
+    open and nothing is shown twice by the notebook's inline backend.
+    """
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_subplot()
+    draw(ax, **values)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+class Explorer(ipywidgets.VBox):
+    """A row of controls above an image that ``draw`` redraws when a control changes.
+
+    Attributes
+    ----------
+    controls : dict of str to widget
+        The control of each keyword argument of ``draw`` (fixed values excluded).
+    image : ipywidgets.Image
+        The current figure, as PNG.
+    """
+
+    def __init__(
+        self,
+        draw: Callable[..., Any],
+        controls: dict[str, Any],
+        *,
+        figsize: tuple[float, float],
+        dpi: int,
+    ) -> None:
+        self._draw = draw
+        self._figsize = figsize
+        self._dpi = dpi
+        self._fixed: dict[str, Any] = {}
+        self.controls: dict[str, ipywidgets.Widget] = {}
+        for name, abbrev in controls.items():
+            if isinstance(abbrev, ipywidgets.fixed):
+                self._fixed[name] = abbrev.value
+                continue
+            widget = ipywidgets.interactive.widget_from_abbrev(abbrev)
+            if widget is None:
+                raise ValueError(f"explorer: cannot make a control for {name}={abbrev!r}")
+            if not getattr(widget, "description", ""):
+                widget.description = name
+            if hasattr(widget, "continuous_update"):
+                # Redraw once when a slider is released, not at every pixel of a drag.
+                widget.continuous_update = False
+            widget.observe(self.redraw, names="value")
+            self.controls[name] = widget
+        self.image = ipywidgets.Image(format="png")
+        super().__init__([ipywidgets.HBox(list(self.controls.values())), self.image])
+        self.add_class("nnlab-explorer")
+        self.redraw()
+
+    def values(self) -> dict[str, Any]:
+        """The current value of every argument of ``draw``, by name."""
+        return {**self._fixed, **{name: w.value for name, w in self.controls.items()}}
+
+    def redraw(self, change: Any = None) -> None:
+        """Draw the figure for the current values into :attr:`image`."""
+        self.image.value = render_png(self._draw, self.values(), figsize=self._figsize, dpi=self._dpi)
 
 
 def explorer(
     draw: Callable[..., Any],
     *,
     figsize: tuple[float, float] = (6.0, 3.2),
+    dpi: int = 80,
     **controls: Any,
-) -> ipywidgets.interactive:
-    """Controls over ``draw(ax, **values)``, redrawn into an Output whenever one changes.
+) -> Explorer:
+    """Controls over ``draw(ax, **values)``, redrawn whenever one changes.
 
     Parameters
     ----------
@@ -32,34 +107,20 @@ def explorer(
         ``draw(ax, **values)`` draws on the matplotlib Axes ``ax``; ``values`` holds
         the current value of every control, by name.
     figsize : (float, float)
-        Size of the figure drawn on each change, in inches.
+        Size of the figure in inches.
+    dpi : int
+        Resolution of the figure (modest, so that notebooks stay small).
     **controls
         One per keyword argument of ``draw``: an ipywidgets widget, or an
         abbreviation as for ``ipywidgets.interact`` (``(1, 64, 1)`` is an integer
-        slider, a list of strings a dropdown, a fixed value ``ipywidgets.fixed(v)``).
+        slider, a list of strings a dropdown), or ``ipywidgets.fixed(value)``.
 
     Returns
     -------
-    ipywidgets.interactive
-        A box of the controls followed by the Output that shows the figure; display
-        it as a cell's last expression. Sliders update when released, not while
-        dragged, so that each position draws once.
+    Explorer
+        An ``ipywidgets.VBox``: the controls above the figure. Display it as a cell's
+        last expression.
     """
     if not controls:
         raise ValueError("explorer expected at least one control (e.g. width=(1, 64, 1)); got none")
-
-    def update(**values: Any) -> None:
-        fig, ax = plt.subplots(figsize=figsize)
-        try:
-            draw(ax, **values)
-            fig.tight_layout()
-            display(fig)
-        finally:
-            # Closed so that the inline backend does not show it a second time.
-            plt.close(fig)
-
-    widget = ipywidgets.interactive(update, **controls)
-    for child in widget.kwargs_widgets:
-        if hasattr(child, "continuous_update"):
-            child.continuous_update = False
-    return widget
+    return Explorer(draw, controls, figsize=figsize, dpi=dpi)

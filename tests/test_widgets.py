@@ -11,53 +11,65 @@ import matplotlib.pyplot as plt
 import pytest
 
 from nnlab.explore.ch01 import draw_fit
-from nnlab.widgets import explorer
+from nnlab.widgets import Explorer, explorer, render_png
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_controls_call_draw_with_their_values() -> None:
-    calls: list[dict] = []
+    calls: list[tuple] = []
 
-    def draw(ax, width, target):
-        calls.append({"width": width, "target": target, "ax": ax})
-        ax.plot([0, 1], [0, width])
+    def draw(ax, width, target, scale):
+        calls.append((width, target, scale, type(ax).__name__))
+        ax.plot([0, 1], [0, width * scale])
 
-    w = explorer(draw, width=(1, 64, 1), target=["sine", "step"])
-    assert isinstance(w, ipywidgets.interactive)
-    slider, dropdown = w.kwargs_widgets
+    w = explorer(draw, width=(1, 64, 1), target=["sine", "step"], scale=ipywidgets.fixed(2.0))
+    assert isinstance(w, Explorer) and isinstance(w, ipywidgets.VBox)
+    slider, dropdown = w.controls["width"], w.controls["target"]
     assert isinstance(slider, ipywidgets.IntSlider) and (slider.min, slider.max) == (1, 64)
     assert isinstance(dropdown, ipywidgets.Dropdown)
+    assert "scale" not in w.controls  # fixed values are passed, not shown
+    assert slider.description == "width"
     assert slider.continuous_update is False  # one redraw per release, not per pixel
-    assert isinstance(w.children[-1], ipywidgets.Output)
+    assert w.children[1] is w.image and bytes(w.image.value).startswith(PNG_MAGIC)
+
+    first = w.image.value
     slider.value = 5
     dropdown.value = "step"
     # Drawn once at construction (the figure the static page shows), then once per change.
-    assert [(c["width"], c["target"]) for c in calls] == [(32, "sine"), (5, "sine"), (5, "step")]
-    assert all(isinstance(c["ax"], plt.Axes) for c in calls)
-    assert plt.get_fignums() == []  # every figure is closed after it is shown
+    assert [c[:3] for c in calls] == [(32, "sine", 2.0), (5, "sine", 2.0), (5, "step", 2.0)]
+    assert {c[3] for c in calls} == {"Axes"}
+    assert bytes(w.image.value) != bytes(first)
+    assert plt.get_fignums() == []  # no pyplot figure is left open
 
 
 def test_explorer_over_the_chapter_1_fit() -> None:
     w = explorer(draw_fit, width=ipywidgets.IntSlider(value=8, min=1, max=64), target=ipywidgets.fixed("sine"))
-    assert [c.description for c in w.kwargs_widgets if not isinstance(c, ipywidgets.fixed)] == ["width"]
-    w.update()
-    assert plt.get_fignums() == []
+    assert list(w.controls) == ["width"]
+    assert w.values() == {"target": "sine", "width": 8}
+    assert bytes(w.image.value) == render_png(draw_fit, {"width": 8, "target": "sine"}, figsize=(6.0, 3.2), dpi=80)
 
 
-def test_draw_errors_close_the_figure() -> None:
-    # ipywidgets shows a callback's traceback in the Output (a log line without a kernel)
-    # rather than raising; the figure must not be left open either way.
-    seen: list[int] = []
+def test_the_same_values_give_the_same_png() -> None:
+    # Determinism is what lets strict nbval and the embedded widget state agree run to run.
+    a = render_png(draw_fit, {"width": 8, "target": "bump"}, figsize=(4, 3), dpi=50)
+    b = render_png(draw_fit, {"width": 8, "target": "bump"}, figsize=(4, 3), dpi=50)
+    assert a == b and a.startswith(PNG_MAGIC)
 
+
+def test_draw_errors_propagate_from_construction() -> None:
     def draw(ax, width):
-        seen.append(width)
         raise ValueError("bad width")
 
-    w = explorer(draw, width=(1, 4, 1))
-    w.kwargs_widgets[0].value = 4
-    assert seen == [2, 4]
+    with pytest.raises(ValueError, match="bad width"):
+        explorer(draw, width=(1, 4, 1))
     assert plt.get_fignums() == []
 
 
-def test_explorer_needs_a_control() -> None:
-    with pytest.raises(ValueError, match="at least one control"):
-        explorer(lambda ax: None)
+@pytest.mark.parametrize(
+    ("controls", "match"),
+    [({}, "at least one control"), ({"width": object()}, "cannot make a control for width")],
+)
+def test_bad_controls_are_named(controls: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        explorer(lambda ax, **kw: None, **controls)
