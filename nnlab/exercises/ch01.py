@@ -20,10 +20,11 @@ from nnlab.layers import Linear, Sequential, mlp
 
 __all__ = ["linear_forward", "mlp_forward", "count_parameters", "collapse_linear", "EXERCISES"]
 
-SECTION_LINEAR = "The forward pass in matrix form"
-SECTION_MLP = "Stacking layers"
-SECTION_COUNT = "Counting parameters"
-SECTION_COLLAPSE = "Why we need nonlinearities"
+# Headings of book/01_feedforward/lesson.ipynb (tests/test_exercises.py keeps them in sync).
+SECTION_LINEAR = "1.3 The forward pass for a batch: rows are examples"
+SECTION_MLP = "1.4 A 2-2-1 network, by hand and by nnlab"
+SECTION_COUNT = "1.2 Layers"
+SECTION_COLLAPSE = "1.5 Why depth needs non-linearity"
 
 
 def _linear(weight: np.ndarray, bias: np.ndarray) -> Linear:
