@@ -30,13 +30,13 @@ from nnlab._checks import as_rng
 from nnlab.module import Module
 
 __all__ = [
-    "numerical_gradient",
-    "relative_error",
-    "check_module",
-    "check_loss",
-    "check_function",
     "GradcheckEntry",
     "GradcheckReport",
+    "check_function",
+    "check_loss",
+    "check_module",
+    "numerical_gradient",
+    "relative_error",
 ]
 
 # A central difference cannot resolve a derivative more finely than roughly
@@ -48,8 +48,12 @@ __all__ = [
 _SCALE_FLOOR = 1e-3
 
 
-def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    """Central-difference gradient of a scalar function: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps).
+def numerical_gradient(
+    f: Callable[[np.ndarray], Any], x: np.ndarray, eps: float = 1e-5
+) -> np.ndarray:
+    """Gradient of a scalar function by central differences.
+
+    df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), with error O(eps^2).
 
     Parameters
     ----------
@@ -190,8 +194,12 @@ class GradcheckReport:
             for e in self.entries.values()
         ]
         widths = [max(len(r[k]) for r in [header, *rows]) for k in range(4)]
-        lines = [f"Gradient check of {self.subject} (central differences, eps={self.eps:g}, float64)"]
-        lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+        lines = [
+            f"Gradient check of {self.subject} (central differences, eps={self.eps:g}, float64)"
+        ]
+        lines += [
+            "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in [header, *rows]
+        ]
         if self.entries:
             w = self.worst
             lines.append(
@@ -214,7 +222,9 @@ def _entries(gradients: dict[str, tuple[Any, np.ndarray]]) -> dict[str, Gradchec
                 f"expected {numerical.shape}"
             )
         pairs[name] = (analytic, numerical)
-    scale = max((float(np.max(np.abs(a) + np.abs(n))) for a, n in pairs.values() if a.size), default=0.0)
+    scale = max(
+        (float(np.max(np.abs(a) + np.abs(n))) for a, n in pairs.values() if a.size), default=0.0
+    )
     return {name: _entry(name, a, n, scale) for name, (a, n) in pairs.items()}
 
 
@@ -224,7 +234,12 @@ def _entry(name: str, analytic: np.ndarray, numerical: np.ndarray, scale: float)
         return GradcheckEntry(name, numerical.shape, 0.0, (), 0.0, 0.0)
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape))
     return GradcheckEntry(
-        name, numerical.shape, float(err[index]), index, float(analytic[index]), float(numerical[index])
+        name,
+        numerical.shape,
+        float(err[index]),
+        index,
+        float(analytic[index]),
+        float(numerical[index]),
     )
 
 
@@ -232,12 +247,12 @@ def _float64_copy(x: Any, who: str, what: str) -> np.ndarray:
     try:
         return np.array(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{who} expected a numeric {what}; got {type(x).__name__} ({exc})") from None
+        raise TypeError(
+            f"{who} expected a numeric {what}; got {type(x).__name__} ({exc})"
+        ) from None
 
 
-def check_module(
-    module: Module, x: Any, *, rng: Any = None, eps: float = 1e-5
-) -> GradcheckReport:
+def check_module(module: Module, x: Any, *, rng: Any = None, eps: float = 1e-5) -> GradcheckReport:
     """Check ``module.backward`` against central differences, for the input and every parameter.
 
     A random upstream gradient G (standard normal, the output's shape) turns the module
@@ -284,7 +299,9 @@ def check_module(
     saved_grads = [p.grad.copy() for _, p in named]
     saved_modes = [(m, m.training) for m in module.modules()]
     generators = {
-        id(m.rng): m.rng for m in module.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)
+        id(m.rng): m.rng
+        for m in module.modules()
+        if isinstance(getattr(m, "rng", None), np.random.Generator)
     }
     saved_rng = {key: g.bit_generator.state for key, g in generators.items()}
     saved_buffers = {name: np.array(b, copy=True) for name, b in module.named_buffers()}
@@ -381,6 +398,8 @@ def check_function(
     f_plus = np.asarray(f(plus), dtype=np.float64)
     numerical = (f_plus - np.asarray(f(minus), dtype=np.float64)) / (plus - minus)
     name = getattr(f, "__name__", repr(f))
-    report = GradcheckReport(subject=f"{name} (derivative {getattr(df, '__name__', repr(df))})", eps=eps)
+    report = GradcheckReport(
+        subject=f"{name} (derivative {getattr(df, '__name__', repr(df))})", eps=eps
+    )
     report.entries = _entries({"x": (df(x), numerical)})
     return report

@@ -52,7 +52,7 @@ DW1 = [[-0.2568155251, -0.1284077625], [0.1450511098, 0.07252555490]]
 DB1 = [-0.2568155251, 0.1450511098]
 
 # 10 significant digits, so agreement to a relative 1e-9.
-close = dict(rel=1e-9, abs=1e-12)
+close = {"rel": 1e-9, "abs": 1e-12}
 
 
 def build() -> tuple[nnlab.Linear, nnlab.Sigmoid, nnlab.Linear, np.ndarray, np.ndarray]:
@@ -103,7 +103,7 @@ def test_the_book_example_is_the_same_network() -> None:
     criterion = nnlab.MSELoss()
     assert criterion(net(x), y) == pytest.approx(LOSS, **close)
     net.backward(criterion.backward())
-    grads = dict((name, p.grad) for name, p in net.named_parameters())
+    grads = {name: p.grad for name, p in net.named_parameters()}
     assert grads["0.weight"].ravel().tolist() == pytest.approx(np.ravel(DW1).tolist(), **close)
     assert grads["0.bias"].tolist() == pytest.approx(DB1, **close)
     assert grads["2.weight"].ravel().tolist() == pytest.approx(DW2[0], **close)

@@ -66,7 +66,10 @@ MODULES: dict[str, ModuleCase] = {
     ),
     "Sequential-MLP": ModuleCase(
         lambda r: nnlab.Sequential(
-            nnlab.Linear(4, 6, rng=r), nnlab.Tanh(), nnlab.Linear(6, 5, rng=r), nnlab.Sigmoid(),
+            nnlab.Linear(4, 6, rng=r),
+            nnlab.Tanh(),
+            nnlab.Linear(6, 5, rng=r),
+            nnlab.Sigmoid(),
             nnlab.Linear(5, 2, rng=r),
         ),
         lambda r: normal(r, (5, 4)),

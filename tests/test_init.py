@@ -55,7 +55,9 @@ def test_zeros_is_all_zeros() -> None:
     assert w.shape == (3, 2) and not w.any()
 
 
-@pytest.mark.parametrize("name", ["normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"])
+@pytest.mark.parametrize(
+    "name", ["normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
+)
 def test_deterministic_for_a_seed_and_for_a_generator(name) -> None:
     f = getattr(init, name)
     np.testing.assert_array_equal(f((5, 4), rng=7), f((5, 4), rng=7))
@@ -65,7 +67,9 @@ def test_deterministic_for_a_seed_and_for_a_generator(name) -> None:
     assert not np.array_equal(f((5, 4), rng=7), f((5, 4), rng=8))
 
 
-@pytest.mark.parametrize("name", ["normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"])
+@pytest.mark.parametrize(
+    "name", ["normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
+)
 def test_never_touches_numpys_global_random_state(name) -> None:
     np.random.seed(123)
     before = np.random.get_state()

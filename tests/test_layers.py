@@ -87,7 +87,9 @@ def test_linear_accepts_an_initializer_callable() -> None:
 
 
 def test_linear_is_deterministic_for_a_seed() -> None:
-    np.testing.assert_array_equal(Linear(5, 4, rng=3).weight.value, Linear(5, 4, rng=3).weight.value)
+    np.testing.assert_array_equal(
+        Linear(5, 4, rng=3).weight.value, Linear(5, 4, rng=3).weight.value
+    )
 
 
 def test_input_grad_false_returns_none_and_still_fills_parameter_grads(rng) -> None:
@@ -192,7 +194,9 @@ def test_residual_input_grad_false_still_trains_f(rng) -> None:
 
 
 def test_residual_requires_f_to_keep_the_shape(rng) -> None:
-    with pytest.raises(ValueError, match=r"keep the input shape \(2, 3\); Linear returned \(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"keep the input shape \(2, 3\); Linear returned \(2, 4\)"
+    ):
         Residual(Linear(3, 4, rng=0))(rng.standard_normal((2, 3)))
 
 
@@ -253,7 +257,9 @@ def test_mlp_plain() -> None:
     net = nnlab.mlp([2, 8, 8, 1], rng=0)
     assert kinds(net) == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
     assert [(m.in_features, m.out_features) for m in net if isinstance(m, Linear)] == [
-        (2, 8), (8, 8), (8, 1)
+        (2, 8),
+        (8, 8),
+        (8, 1),
     ]
 
 

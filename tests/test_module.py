@@ -97,10 +97,13 @@ def test_state_dict_holds_copies_not_views() -> None:
 
 
 def test_state_dict_round_trip_loads_into_the_existing_arrays() -> None:
-    source, target = nested(), Sequential(
-        Linear(3, 4, rng=10),
-        Residual(Sequential(Linear(4, 4, rng=11), Identity())),
-        Sequential(Dropout(0.2), Linear(4, 2, bias=False, rng=13)),
+    source, target = (
+        nested(),
+        Sequential(
+            Linear(3, 4, rng=10),
+            Residual(Sequential(Linear(4, 4, rng=11), Identity())),
+            Sequential(Dropout(0.2), Linear(4, 2, bias=False, rng=13)),
+        ),
     )
     arrays_before = [p.value for p in target.parameters()]
     target.load_state_dict(source.state_dict())

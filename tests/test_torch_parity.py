@@ -51,7 +51,9 @@ def test_linear_matches_torch(torch, batch, d_in, d_out, bias) -> None:
         assert_close(layer.bias.grad, twin.bias.grad, "bias gradient")
 
 
-@pytest.mark.parametrize("batch, d_in, hidden, classes", [(1, 2, 3, 2), (8, 5, 7, 3), (32, 10, 16, 6)])
+@pytest.mark.parametrize(
+    "batch, d_in, hidden, classes", [(1, 2, 3, 2), (8, 5, 7, 3), (32, 10, 16, 6)]
+)
 def test_mlp_with_cross_entropy_matches_torch(torch, batch, d_in, hidden, classes) -> None:
     rng = np.random.default_rng(batch + d_in + hidden + classes)
     net = nnlab.Sequential(
