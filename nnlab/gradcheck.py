@@ -322,6 +322,7 @@ def check_module(module: Module, x: Any, *, rng: Any = None, eps: float = 1e-5) 
         report = GradcheckReport(subject=repr(module).replace("\n", " ").replace("  ", ""), eps=eps)
 
         def f(_: np.ndarray) -> np.ndarray:
+            # The array being differentiated (x or a p.value) is perturbed in place.
             return forward(x)
 
         gradients = {"input": (grad_x, _central_differences(f, x, eps, G))}
