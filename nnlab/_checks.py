@@ -2,6 +2,10 @@
 
 Errors are for users: each message names who complained, what it expected and what
 it received, so that a student can fix the call without reading nnlab's source.
+
+``who`` names the caller. :func:`as_array` and :func:`check_finite` run on every batch,
+so they also accept the module itself: its repr (``Linear(in_features=3, ...)``) is
+then formatted only when there is an error to report, not on every call.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ class NonFiniteError(ValueError):
     """
 
 
-def as_array(x: Any, who: str, *, dtype: np.dtype | None = None) -> np.ndarray:
+def as_array(x: Any, who: object, *, dtype: np.dtype | None = None) -> np.ndarray:
     """Return ``x`` as a floating-point array, or raise a TypeError naming ``who``.
 
     Integer and boolean arrays are converted to ``dtype`` (float64 when None);
@@ -44,7 +48,7 @@ def as_array(x: Any, who: str, *, dtype: np.dtype | None = None) -> np.ndarray:
     )
 
 
-def check_finite(x: np.ndarray, who: str, what: str = "input") -> None:
+def check_finite(x: np.ndarray, who: object, what: str = "input") -> None:
     """Raise :class:`NonFiniteError` if ``x`` holds NaN or inf."""
     # Every layer calls this on every batch, so it must be cheap. One elementwise pass
     # is: measured faster than screening with x.sum() (which also needs np.errstate, as

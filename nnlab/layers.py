@@ -20,7 +20,9 @@ __all__ = ["Linear", "Sequential", "Identity", "Residual", "Dropout", "mlp"]
 
 def check_grad_out(module: Module, grad_out: Any, expected_shape: tuple[int, ...]) -> np.ndarray:
     """Return ``grad_out`` as an array of ``expected_shape`` (the forward output's), or raise."""
-    grad_out = as_array(grad_out, f"{module!r}.backward")
+    if not (isinstance(grad_out, np.ndarray) and grad_out.dtype.kind == "f"):
+        # Named here, off the hot path: repr(module) costs more than the checks themselves.
+        grad_out = as_array(grad_out, f"{module!r}.backward")
     if grad_out.shape != expected_shape:
         raise ValueError(
             f"{module!r}.backward expected grad_out of shape {expected_shape} "
@@ -94,7 +96,8 @@ class Linear(Module):
 
     def forward(self, x: Any) -> np.ndarray:
         """z = x W^T + b. x: ``(batch, in_features)`` -> ``(batch, out_features)``."""
-        x = as_array(x, repr(self), dtype=self.weight.dtype)
+        # `self`, not repr(self): the name is formatted only if there is an error (see _checks).
+        x = as_array(x, self, dtype=self.weight.dtype)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             hint = " (for one example, use x.reshape(1, -1))" if x.ndim == 1 else ""
             raise ValueError(
@@ -106,7 +109,7 @@ class Linear(Module):
                 f"{self!r} has {self.weight.dtype} weights and expected {self.weight.dtype} input; "
                 f"got {x.dtype}. Convert with x.astype(np.{self.weight.dtype})"
             )
-        check_finite(x, repr(self))
+        check_finite(x, self)
         self._x = x
         z = x @ self.weight.value.T
         if self.bias is not None:
