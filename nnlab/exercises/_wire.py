@@ -31,7 +31,8 @@ def encode(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in _NUMERIC_KINDS:
             return {"unsupported": f"numpy array of dtype {value.dtype}"}
-        value = np.ascontiguousarray(value)
+        # ascontiguousarray makes a 0-d array 1-d; a numpy scalar must stay 0-d.
+        value = np.ascontiguousarray(value).reshape(value.shape)
         return {"ndarray": value.dtype.str, "shape": list(value.shape),
                 "data": base64.b64encode(value.tobytes()).decode("ascii")}
     if value is None or isinstance(value, (bool, int, float, str)):
