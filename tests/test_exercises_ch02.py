@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import nnlab.exercises as exercises
-from nnlab.exercises import ch02
 from student_bugs import catalogue, compile_bug
+
+from nnlab import exercises
+from nnlab.exercises import ch02
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = ROOT / "book/02_activations/graded.ipynb"

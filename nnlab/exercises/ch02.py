@@ -163,16 +163,18 @@ stable_sigmoid = StrictExercise(
     references=[("nnlab.activations.sigmoid", act.sigmoid)],
     hints=(
         ("1 / (1 + np.exp(-z)) is right mathematically, but for z < -709.78 np.exp(-z) "
-        "overflows to inf. Find a form of sigma(z) in which exp only sees numbers <= 0."),
+         "overflows to inf. Find a form of sigma(z) in which exp only sees numbers <= 0."),
         ("For z < 0, multiply the numerator and the denominator of 1 / (1 + exp(-z)) by "
-        "exp(z): sigma(z) = exp(z) / (1 + exp(z)). For z >= 0 the usual form is safe. "
-        "Both are e / (1 + e) or 1 / (1 + e) with e = exp(-|z|)."),
+         "exp(z): sigma(z) = exp(z) / (1 + exp(z)). For z >= 0 the usual form is safe. "
+         "Both are e / (1 + e) or 1 / (1 + e) with e = exp(-|z|)."),
         ("e = np.exp(-np.abs(z)); return np.where(z >= 0, 1 / (1 + e), e / (1 + e)). "
-        "Careful: np.where evaluates both branches everywhere, so neither may overflow."),
+         "Careful: np.where evaluates both branches everywhere, so neither may overflow."),
     ),
     diagnoses=(
         (("sigma(-z), not sigma(z): the two branches are swapped (for z >= 0, sigma(z) = "
-         "1 / (1 + e) with e = exp(-|z|))"), lambda z: act.sigmoid(-z)),
+          "1 / (1 + e) with e = exp(-|z|))"), lambda z: act.sigmoid(-z)),
+        (("sigma(|z|), which is wrong for z < 0: there e must be exp(-|z|) = exp(z), "
+          "not exp(-z)"), lambda z: act.sigmoid(np.abs(z))),
     ),
 )
 
@@ -193,11 +195,11 @@ sigmoid_grad = StrictExercise(
                 ("central differences of nnlab.activations.sigmoid", _sigmoid_fd)],
     hints=(
         ("Equation (ch2-sigmoid-grad) of the lesson: sigma'(z) = sigma(z) (1 - sigma(z)). "
-        "The product is of sigma(z), not of z."),
+         "The product is of sigma(z), not of z."),
         ("Compute s = sigma(z) first, in a way that does not overflow (your stable_sigmoid "
-        "from exercise 1, or the same idea written again), then combine."),
+         "from exercise 1, or the same idea written again), then combine."),
         ("s = stable_sigmoid(z); return s * (1 - s). Differentiating 1 / (1 + exp(-z)) "
-        "directly gives exp(-z) / (1 + exp(-z))**2, which overflows at z = -1000."),
+         "directly gives exp(-z) / (1 + exp(-z))**2, which overflows at z = -1000."),
     ),
     diagnoses=(
         ("z (1 - z): sigma' = s (1 - s) must be evaluated at s = sigma(z), not at z",
@@ -244,15 +246,15 @@ leaky_relu_backward = StrictExercise(
                 ("central differences of nnlab.activations.leaky_relu", _leaky_fd)],
     hints=(
         ("The backward pass of an elementwise activation is dL/dz = grad_out * phi'(z): "
-        "the upstream gradient times the local derivative, entry by entry."),
+         "the upstream gradient times the local derivative, entry by entry."),
         ("phi(z) = z for z > 0 and negative_slope * z otherwise, so phi'(z) is 1 where "
-        "z > 0 and negative_slope where z <= 0. The side is decided by the sign of z, "
-        "the layer's input."),
-        "return grad_out * np.where(z > 0, 1.0, negative_slope)",
+         "z > 0 and negative_slope where z <= 0. The side is decided by the sign of z, "
+         "the layer's input."),
+         "return grad_out * np.where(z > 0, 1.0, negative_slope)",
     ),
     diagnoses=(
         (("grad_out * (1 on the negative side, negative_slope on the positive side): the "
-         "slope belongs to z <= 0"),
+          "slope belongs to z <= 0"),
          lambda g, z, a: g * np.where(z > 0, a, 1.0)),
         ("phi'(z) alone: the backward pass must multiply by grad_out",
          lambda g, z, a: np.where(z > 0, 1.0, a)),
@@ -304,21 +306,21 @@ gelu_tanh_grad = StrictExercise(
                  _gelu_tanh_fd)],
     hints=(
         ("g(z) = z * (1 + tanh(u)) / 2 with u = sqrt(2/pi) (z + 0.044715 z^3) is a product "
-        "of z and (1 + tanh(u)) / 2: use the product rule."),
+         "of z and (1 + tanh(u)) / 2: use the product rule."),
         ("d/dz tanh(u) = (1 - tanh(u)^2) du/dz by the chain rule, and "
-        "du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2)."),
-        "t = np.tanh(u); return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * du_dz",
+         "du/dz = sqrt(2/pi) (1 + 3 * 0.044715 z^2)."),
+         "t = np.tanh(u); return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * du_dz",
     ),
     diagnoses=(
         (("(1 + tanh(u)) / 2 only: the product rule has a second term, z times the derivative "
-         "of (1 + tanh(u)) / 2"), lambda z: 0.5 * (1 + _tanh_u(z))),
+          "of (1 + tanh(u)) / 2"), lambda z: 0.5 * (1 + _tanh_u(z))),
         ("the derivative without du/dz: by the chain rule, tanh(u)' = (1 - tanh(u)^2) du/dz",
          lambda z: 0.5 * (1 + _tanh_u(z)) + 0.5 * z * (1 - _tanh_u(z) ** 2)),
         ("the derivative with (1 - tanh(u)) instead of (1 - tanh(u)^2)",
          lambda z: 0.5 * (1 + _tanh_u(z))
          + 0.5 * z * (1 - _tanh_u(z)) * _K * (1 + 3 * _C * z**2)),
         (("the derivative with du/dz = sqrt(2/pi) (1 + 0.044715 z^2): the derivative of z^3 "
-         "is 3 z^2"),
+          "is 3 z^2"),
          lambda z: 0.5 * (1 + _tanh_u(z))
          + 0.5 * z * (1 - _tanh_u(z) ** 2) * _K * (1 + _C * z**2)),
     ),
