@@ -5,6 +5,8 @@
 
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
+# jupyter-book 1 has no `python -m jupyter_book`; this runs its CLI with $(PYTHON).
+JUPYTER_BOOK := $(PYTHON) -c "from jupyter_book.cli.main import main; main()"
 
 .PHONY: book test setup setup-python setup-browser assets clean
 
@@ -28,7 +30,7 @@ assets:
 	$(PYTHON) scripts/vendor_assets.py
 
 book: setup assets
-	$(PYTHON) -m jupyter_book build . -W -n --keep-going
+	$(JUPYTER_BOOK) build . -W -n --keep-going
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 
 # Every test: nnlab, exercise checks, grading, strict nbval over book/, and the browser
