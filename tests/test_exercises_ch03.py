@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from student_bugs import catalogue, compile_bug
 
 import nnlab.exercises as exercises
 from nnlab.exercises import ch03
 from nnlab.exercises._core import Outcome
-from student_bugs import catalogue, compile_bug
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = ROOT / "book/03_losses/graded.ipynb"

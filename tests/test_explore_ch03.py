@@ -60,7 +60,7 @@ def test_equal_logits_give_the_uniform_distribution_and_log_c():
 
 def test_raising_the_true_logit_lowers_the_loss():
     losses = [logit_state([z, 1.0, -1.0], 0).loss for z in np.linspace(-5, 5, 21)]
-    assert all(b < a for a, b in zip(losses, losses[1:]))
+    assert all(b < a for a, b in itertools.pairwise(losses))
 
 
 def test_confidently_wrong_costs_the_logit_gap():

@@ -71,6 +71,10 @@ class DiagnosedExercise(Exercise):
         return None
 
 
+def _close(a: Any, b: Any) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
+
+
 def _as_float_array(x: Any) -> np.ndarray | None:
     try:
         a = np.asarray(x, dtype=np.float64)
@@ -147,13 +151,13 @@ log_softmax = DiagnosedExercise(
     references=[("nnlab.activations.log_softmax(Z, axis=1)", _lse_reference)],
     diagnose=_lse_diagnose,
     hints=(
-        "log softmax(z)_i = z_i - log(sum_j exp(z_j)). Each row of Z is one example; the sum "
-        "runs over the classes, axis=1.",
-        "Shifting every logit of a row by the same constant m does not change the result. "
-        "Choose m = the row's maximum: then every exponent is <= 0 and exp cannot overflow.",
-        "m = Z.max(axis=1, keepdims=True); return Z - m - np.log(np.exp(Z - m).sum(axis=1, "
-        "keepdims=True)). Never take np.log of a softmax: a probability that underflows to 0 "
-        "gives -inf.",
+        ("log softmax(z)_i = z_i - log(sum_j exp(z_j)). Each row of Z is one example; the sum "
+         "runs over the classes, axis=1."),
+        ("Shifting every logit of a row by the same constant m does not change the result. "
+         "Choose m = the row's maximum: then every exponent is <= 0 and exp cannot overflow."),
+        ("m = Z.max(axis=1, keepdims=True); return Z - m - np.log(np.exp(Z - m).sum(axis=1, "
+         "keepdims=True)). Never take np.log of a softmax: a probability that underflows to 0 "
+         "gives -inf."),
     ),
 )
 
@@ -191,20 +195,19 @@ def _ce_diagnose(args: tuple[Any, ...], got: Any) -> str | None:
         return None
     expected = _ce_reference(Z, y)
     n, c = Z.shape
-    close = lambda a, b: np.allclose(a, b, rtol=1e-6, atol=1e-9)  # noqa: E731
-    if n > 1 and close(got, n * expected):
+    if n > 1 and _close(got, n * expected):
         return (f"every entry is N = {n} times too large: the loss is the MEAN over the N rows "
                 f"of the batch, so its gradient is (p - y) / N.")
-    if close(got, expected / c):
+    if _close(got, expected / c):
         return (f"every entry is C = {c} times too small: divide by the batch size N (rows), "
                 f"not by the number of entries N * C.")
-    if close(got, -expected):
+    if _close(got, -expected):
         return "the sign is flipped: the gradient is p - y (probabilities minus one-hot), not y - p."
     row_sums = got.sum(axis=1)
-    if close(row_sums, np.full(n, 1.0 / n)) or close(row_sums, np.ones(n)):
+    if _close(row_sums, np.full(n, 1.0 / n)) or _close(row_sums, np.ones(n)):
         return ("each row of your gradient sums to 1 (or 1/N); it should sum to 0, because p and "
                 "the one-hot y both sum to 1: did you forget to subtract the one-hot of y?")
-    if not close(row_sums, np.zeros(n)):
+    if not _close(row_sums, np.zeros(n)):
         return ("each row should sum to 0, and does not: is the softmax taken over the classes "
                 "(axis=1, each row sums to 1), not over the batch (axis=0)?")
     return None
@@ -221,12 +224,12 @@ cross_entropy_grad = DiagnosedExercise(
     ],
     diagnose=_ce_diagnose,
     hints=(
-        "For one example, dL/dz = p - onehot(y) with p = softmax(z). The loss of a batch is the "
-        "mean over its N rows.",
-        "Build P = softmax of each row (axis=1), then subtract 1 at the true class of each row: "
-        "P[np.arange(N), y] -= 1. Do not forget the mean.",
-        "P = np.exp(Z - Z.max(axis=1, keepdims=True)); P /= P.sum(axis=1, keepdims=True); "
-        "P[np.arange(len(y)), y] -= 1; return P / len(y).",
+        ("For one example, dL/dz = p - onehot(y) with p = softmax(z). The loss of a batch is the "
+         "mean over its N rows."),
+        ("Build P = softmax of each row (axis=1), then subtract 1 at the true class of each row: "
+         "P[np.arange(N), y] -= 1. Do not forget the mean."),
+        ("P = np.exp(Z - Z.max(axis=1, keepdims=True)); P /= P.sum(axis=1, keepdims=True); "
+         "P[np.arange(len(y)), y] -= 1; return P / len(y)."),
     ),
 )
 
@@ -271,25 +274,24 @@ def _bce_diagnose(args: tuple[Any, ...], got: Any) -> str | None:
     loss, grad = _as_float_array(got[0]), _as_float_array(got[1])
     expected_loss, expected_grad = _bce_reference(z, y)
     n = z.size
-    close = lambda a, b: np.allclose(a, b, rtol=1e-6, atol=1e-9)  # noqa: E731
     if loss is not None and loss.size == 1:
         value = float(loss.reshape(()))
         if not np.isfinite(value):
             return ("the loss overflowed: log(sigmoid(z)) is -inf once sigmoid rounds to 0 or 1, and "
                     "exp(-z) is inf for z = -800. Use the stable form "
                     "max(z, 0) - z*y + log(1 + exp(-|z|)).")
-        if n > 1 and close(value, n * expected_loss):
+        if n > 1 and _close(value, n * expected_loss):
             return f"the loss is n = {n} times too large: take the mean over all entries, not the sum."
-        if close(value, -expected_loss):
+        if _close(value, -expected_loss):
             return "the loss has the wrong sign: it is minus the log-likelihood, so it is >= 0."
     if grad is not None and grad.shape == z.shape:
         if not np.all(np.isfinite(grad)):
             return ("the gradient overflowed: compute sigmoid(z) without exp of a large positive "
                     "number (nnlab.activations.sigmoid shows how), or use 1 / (1 + exp(-z)) only "
                     "where z >= 0.")
-        if n > 1 and close(grad, n * expected_grad):
+        if n > 1 and _close(grad, n * expected_grad):
             return f"the gradient is n = {n} times too large: the loss is a mean, so divide by n."
-        if close(grad, -expected_grad):
+        if _close(grad, -expected_grad):
             return "the gradient has the wrong sign: it is sigmoid(z) - y."
     return None
 
@@ -306,14 +308,14 @@ bce_with_logits = DiagnosedExercise(
     output_names=("loss", "grad"),
     diagnose=_bce_diagnose,
     hints=(
-        "Per entry, the loss is -[y log sigma(z) + (1 - y) log(1 - sigma(z))]; the result is the "
-        "mean over all entries. Written with logs of sigmoids it overflows for |z| ~ 800.",
-        "log sigma(z) = -log(1 + exp(-z)) and log(1 - sigma(z)) = -z - log(1 + exp(-z)), so the "
-        "entry's loss is z - z*y + log(1 + exp(-z)); for z < 0 rewrite it so no exp of a large "
-        "positive number appears. The gradient of the mean is (sigma(z) - y) / n.",
-        "loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))); for sigma use "
-        "e = np.exp(-np.abs(z)) and np.where(z >= 0, 1 / (1 + e), e / (1 + e)); "
-        "grad = (sigma - y) / z.size; return loss, grad.",
+        ("Per entry, the loss is -[y log sigma(z) + (1 - y) log(1 - sigma(z))]; the result is the "
+         "mean over all entries. Written with logs of sigmoids it overflows for |z| ~ 800."),
+        ("log sigma(z) = -log(1 + exp(-z)) and log(1 - sigma(z)) = -z - log(1 + exp(-z)), so the "
+         "entry's loss is z - z*y + log(1 + exp(-z)); for z < 0 rewrite it so no exp of a large "
+         "positive number appears. The gradient of the mean is (sigma(z) - y) / n."),
+        ("loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))); for sigma use "
+         "e = np.exp(-np.abs(z)) and np.where(z >= 0, 1 / (1 + e), e / (1 + e)); "
+         "grad = (sigma - y) / z.size; return loss, grad."),
     ),
 )
 
