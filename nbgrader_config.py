@@ -16,7 +16,7 @@ import os
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 
-from nnlab.exercises.nbgrader_plugin import HandOverDirectory, JudgeHiddenTests
+from nnlab.exercises.nbgrader_plugin import HandOverDirectory, JudgeHiddenTests, LimitOutputSize
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it reads this file)
 
@@ -42,9 +42,11 @@ c.Execute.timeout = 60
 c.JudgeHiddenTests.timeout = 30
 
 # Judge the hidden tests after the kernel has run: HandOverDirectory before nbgrader's
-# Execute, JudgeHiddenTests right after it; the rest of the pipeline is nbgrader's.
+# Execute, JudgeHiddenTests right after it, and a cap on the size of each output (nbgrader's
+# LimitOutput counts lines, not characters); the rest of the pipeline is nbgrader's.
 _pipeline = list(Autograde.class_traits()["autograde_preprocessors"].default())
 _at = _pipeline.index(Execute)
 c.Autograde.autograde_preprocessors = (
-    _pipeline[:_at] + [HandOverDirectory, Execute, JudgeHiddenTests] + _pipeline[_at + 1:]
+    _pipeline[:_at] + [HandOverDirectory, Execute, JudgeHiddenTests, LimitOutputSize]
+    + _pipeline[_at + 1:]
 )

@@ -23,11 +23,11 @@ from typing import Any
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float
+from traitlets import Float, Integer
 
 from nnlab.exercises._isolation import SUBMISSION_ENV, get_exercise, isolated_verdict, passed_line
 
-__all__ = ["HandOverDirectory", "JudgeHiddenTests"]
+__all__ = ["HandOverDirectory", "JudgeHiddenTests", "LimitOutputSize"]
 
 # A hidden test names its exercise as the first argument of grade(...).
 _GRADE_CALL = re.compile(r"""grade\(\s*["'](ch\d+\.\w+)["']""")
@@ -84,3 +84,31 @@ class JudgeHiddenTests(NbGraderPreprocessor):
             "error", ename="AssertionError", evalue=verdict,
             traceback=[f"AssertionError: {verdict}"],
         ))
+
+
+class LimitOutputSize(NbGraderPreprocessor):
+    """Cut each text output to ``max_chars`` characters.
+
+    nbgrader's own ``LimitOutput`` counts lines, so one 10 MB line (``print("x" * 10**7)``)
+    would otherwise travel whole into the autograded notebook and the feedback page.
+    """
+
+    max_chars = Integer(100_000, help="Characters kept of each text output").tag(config=True)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
+                        index: int) -> tuple[NotebookNode, dict]:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                output.text = self._cut(output.text)
+            elif "data" in output and isinstance(output.data.get("text/plain"), str):
+                output.data["text/plain"] = self._cut(output.data["text/plain"])
+                for key in [k for k in output.data if k != "text/plain"]:
+                    value = output.data[key]
+                    if isinstance(value, str) and len(value) > self.max_chars:
+                        del output.data[key]
+        return cell, resources
+
+    def _cut(self, text: str) -> str:
+        if len(text) <= self.max_chars:
+            return text
+        return text[: self.max_chars] + f"\n... Output truncated ({len(text):,} characters in all) ...\n"
