@@ -18,9 +18,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from student_bugs import catalogue
 
 from nnlab.exercises import ch01
-from student_bugs import catalogue
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GRADED = sorted((ROOT / "book").glob("*/graded*.ipynb"))
 
 sys.path.insert(0, str(ROOT / "_ext"))
-from nnlab_graded import release_form  # noqa: E402
+from nnlab_graded import release_form
 
 pytestmark = pytest.mark.slow
 
