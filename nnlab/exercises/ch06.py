@@ -52,8 +52,12 @@ class _ListCase(Case):
         for name, arg in zip(self.names, self.args):
             if isinstance(arg, list) and arg and all(isinstance(a, np.ndarray) for a in arg):
                 parts.append(f"{name} [{', '.join(str(a.shape) for a in arg)}]")
-            elif isinstance(arg, np.ndarray) and arg.ndim == 1 and arg.size <= 8 and name == "norms":
-                parts.append(f"{name} [{', '.join(f'{v:.3g}' for v in arg)}]")
+            elif isinstance(arg, np.ndarray) and arg.ndim == 1 and name == "norms":
+                shown = arg if arg.size <= 8 else [*arg[:3], *arg[-2:]]
+                values = [f"{v:.3g}" for v in shown]
+                if arg.size > 8:
+                    values[3:3] = [f"... ({arg.size} norms)"]
+                parts.append(f"{name} [{', '.join(values)}]")
             else:
                 parts.append(f"{name} {describe_shape(arg)}")
         return ", ".join(parts)
