@@ -37,10 +37,10 @@ __all__ = [
     "MATCHING_INIT",
     "FlowComparison",
     "PathProfile",
-    "gradient_flow",
     "draw_gradient_flow",
-    "path_contributions",
     "draw_paths",
+    "gradient_flow",
+    "path_contributions",
     "recipe_network",
 ]
 

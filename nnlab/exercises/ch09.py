@@ -1,0 +1,322 @@
+"""Chapter 9 (residual connections): the graded exercises.
+
+- ``residual_backward(X, W1, b1, W2, b2, G) -> (dX, dW1, db1, dW2, db2)``: the backward
+  pass of the block Y = X + relu(X W1^T + b1) W2^T + b2; against
+  :meth:`nnlab.Residual.backward` around ``Sequential(Linear, ReLU, Linear)`` and
+  against central differences of sum(G * Y).
+- ``residual_jacobian(x, W, b) -> J``: the Jacobian I + diag(relu'(W x + b)) W of the
+  block y = x + relu(W x + b) for one example; against nnlab's backward pass (one row
+  per output unit) and central differences.
+- ``prenorm_block(X, gamma, beta, W, b) -> Y``: the forward pass of the pre-norm block
+  Y = X + relu(LayerNorm(X) W^T + b); against ``nnlab.Residual(Sequential(LayerNorm,
+  Linear, ReLU))``, the block that ``nnlab.mlp(..., norm="layer", residual=True)`` builds.
+
+When a wrong answer is one of the typical wrong answers (the skip path dropped or
+counted twice, no ReLU mask, the Jacobian transposed, post-norm instead of pre-norm,
+statistics over the batch, ...), the message says which.
+
+>>> from nnlab.exercises import ch09
+>>> ch09.residual_backward.check(my_residual_backward)     # doctest: +SKIP
+✓ residual_backward: passed (5 random cases)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnlab.activations import ReLU
+from nnlab.exercises._core import Case, Exercise, Outcome, _copy_args, compare
+from nnlab.gradcheck import numerical_gradient
+from nnlab.layers import Linear, Residual, Sequential
+from nnlab.normalization import LayerNorm
+
+__all__ = ["EXERCISES", "prenorm_block", "residual_backward", "residual_jacobian"]
+
+# Headings of book/09_residual/lesson.ipynb (tests/test_exercises_ch09.py keeps them in sync).
+SECTION_GRADIENT = "9.2 The gradient of a residual block"
+SECTION_PRENORM = "9.5 Pre-norm residual blocks: the recipe"
+
+LN_EPS = 1e-5  # nnlab.LayerNorm's default, as torch.nn.LayerNorm's
+
+
+@dataclass
+class _DiagnosingExercise(Exercise):
+    """An Exercise that recognises typical wrong answers and says what they look like.
+
+    ``diagnoses`` is a list of ``(wrong_answer, note)``: ``wrong_answer(*args)`` computes
+    what a typical mistake returns; when the student's answer on the failing case equals
+    it, the message adds ``Note: <note>``.
+    """
+
+    diagnoses: Sequence[tuple[Callable[..., Any], str]] = field(default_factory=tuple)
+
+    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
+        problem = super().verdict(cases, outcomes)
+        if problem is None:
+            return None
+        for case, outcome in zip(cases, outcomes):  # the case the message is about
+            if outcome.raised:
+                return problem
+            if any(compare(reference(*_copy_args(case.args)), outcome.value,
+                           item_names=self.output_names) for _, reference in self.references):
+                for wrong_answer, note in self.diagnoses:
+                    if compare(wrong_answer(*_copy_args(case.args)), outcome.value,
+                               item_names=self.output_names) is None:
+                        return problem.replace(f"\n  {self.reread()}",
+                                               f"\n  Note: {note}.\n  {self.reread()}")
+                return problem
+        return problem
+
+
+def _linear(weight: np.ndarray, bias: np.ndarray) -> Linear:
+    """An nnlab.Linear holding exactly ``weight`` (out, in) and ``bias`` (out,)."""
+    layer = Linear(weight.shape[1], weight.shape[0], init="zeros")
+    layer.weight.value[...] = weight
+    layer.bias.value[...] = bias
+    return layer
+
+
+def _away_from_kink(Z: np.ndarray) -> bool:
+    # Central differences straddling relu's kink at 0 would be wrong.
+    return bool(np.abs(Z).min() > 1e-3)
+
+
+# --- Exercise 1: the backward pass of a residual block --------------------------------
+
+# (batch N, width d, hidden width h): all different, so that a wrong transpose or a sum
+# over the wrong axis fails on shape.
+_BACKWARD_SHAPES = [(4, 3, 5), (1, 6, 2), (7, 2, 4), (5, 5, 3), (3, 4, 7)]
+
+
+def _backward_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for batch, d, h in _BACKWARD_SHAPES:
+        while True:
+            X = rng.normal(size=(batch, d))
+            W1 = rng.normal(size=(h, d))
+            # Biases of both signs, so that some hidden units are off and the mask matters.
+            b1 = rng.normal(size=h) - 0.3
+            if _away_from_kink(X @ W1.T + b1):
+                break
+        W2 = rng.normal(size=(d, h))
+        b2 = rng.normal(size=d)
+        G = rng.normal(size=(batch, d))
+        cases.append(Case((X, W1, b1, W2, b2, G), ("X", "W1", "b1", "W2", "b2", "G")))
+    return cases
+
+
+def _backward_reference(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
+                        b2: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, ...]:
+    first, second = _linear(W1, b1), _linear(W2, b2)
+    block = Residual(Sequential(first, ReLU(), second))
+    block(X)
+    dX = block.backward(G)
+    return dX, first.weight.grad, first.bias.grad, second.weight.grad, second.bias.grad
+
+
+def _backward_numerical(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
+                        b2: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, ...]:
+    # G is dL/dY, so the gradients are those of the scalar sum(G * Y).
+    def f(_: np.ndarray) -> float:
+        Y = X + np.maximum(X @ W1.T + b1, 0.0) @ W2.T + b2
+        return float(np.sum(G * Y))
+
+    return tuple(numerical_gradient(f, p) for p in (X, W1, b1, W2, b2))
+
+
+def _with_dX(change: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[..., Any]:
+    """The reference answer with dX replaced by change(dX, G)."""
+    def wrong(*args: np.ndarray) -> tuple[np.ndarray, ...]:
+        dX, *rest = _backward_reference(*args)
+        return (change(dX, args[-1]), *rest)
+    return wrong
+
+
+def _backward_no_mask(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
+                      b2: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, ...]:
+    H = np.maximum(X @ W1.T + b1, 0.0)
+    dZ = G @ W2  # the mask (Z > 0) forgotten
+    return G + dZ @ W1, dZ.T @ X, dZ.sum(axis=0), G.T @ H, G.sum(axis=0)
+
+
+residual_backward = _DiagnosingExercise(
+    name="residual_backward",
+    chapter=9,
+    section=SECTION_GRADIENT,
+    make_cases=_backward_cases,
+    references=[("nnlab.Residual(Sequential(Linear, ReLU, Linear)).backward", _backward_reference),
+                ("central differences of sum(G * Y)", _backward_numerical)],
+    output_names=("dX", "dW1", "db1", "dW2", "db2"),
+    diagnoses=[
+        (_with_dX(lambda dX, G: dX - G),
+         ("dX is exactly G short: the gradient of the skip path is missing (dY/dX = I + dF/dX, "
+          "so dX = G + the gradient through the branch)")),
+        (_with_dX(lambda dX, G: dX + G),
+         "dX is exactly G too large: the skip path's gradient G is counted twice"),
+        (_with_dX(lambda dX, G: G),
+         "dX is G alone: that is only the skip path; add the gradient through the branch"),
+        (_backward_no_mask,
+         ("this is what you get without the ReLU mask: the branch passes the gradient only where "
+          "X W1^T + b1 > 0")),
+    ],
+    hints=(
+        ("Write the forward pass first and keep Z = X W1^T + b1 and H = relu(Z). The branch "
+         "F(X) = H W2^T + b2 is the two-layer network of chapter 4; the block adds X to it."),
+        ("Y = X + F(X), so dY/dX = I + dF/dX: dX is the sum of two gradients, G through the skip "
+         "and the gradient of the branch. The parameter gradients are the branch's alone: "
+         "dW2 = G^T H, db2 = sum of G over the batch, then dZ = (G W2) * (Z > 0)."),
+        ("dZ = (G @ W2) * (Z > 0); return G + dZ @ W1, dZ.T @ X, dZ.sum(axis=0), G.T @ H, "
+         "G.sum(axis=0)."),
+    ),
+)
+
+
+# --- Exercise 2: the Jacobian of a residual block ---------------------------------------
+
+_JACOBIAN_WIDTHS = [3, 5, 1, 6, 4, 8]
+
+
+def _jacobian_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for d in _JACOBIAN_WIDTHS:
+        while True:
+            x = rng.normal(size=d)
+            W = rng.normal(size=(d, d))
+            b = rng.normal(size=d) - 0.2
+            z = W @ x + b
+            # Some units on and some off (where d > 1), away from the kink.
+            if _away_from_kink(z) and (d == 1 or (np.any(z > 0) and np.any(z < 0))):
+                break
+        cases.append(Case((x, W, b), ("x", "W", "b")))
+    return cases
+
+
+def _jacobian_reference(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = x.shape[0]
+    block = Residual(Sequential(_linear(W, b), ReLU()))
+    block(x[None, :])
+    # Row i of J is dy_i/dx: the backward pass of the upstream gradient e_i.
+    return np.concatenate([block.backward(np.eye(d)[i:i + 1]) for i in range(d)])
+
+
+def _jacobian_numerical(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def output(i: int) -> Callable[[np.ndarray], float]:
+        return lambda v: float((v + np.maximum(W @ v + b, 0.0))[i])
+
+    return np.stack([numerical_gradient(output(i), x) for i in range(x.shape[0])])
+
+
+def _mask(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (W @ x + b > 0).astype(np.float64)
+
+
+residual_jacobian = _DiagnosingExercise(
+    name="residual_jacobian",
+    chapter=9,
+    section=SECTION_GRADIENT,
+    make_cases=_jacobian_cases,
+    references=[("nnlab.Residual(Sequential(Linear, ReLU)).backward, one row per output",
+                 _jacobian_reference),
+                ("central differences of each output y_i", _jacobian_numerical)],
+    diagnoses=[
+        (lambda x, W, b: _mask(x, W, b)[:, None] * W,
+         "this is df/dx alone: the identity I of the skip path is missing"),
+        (lambda x, W, b: _jacobian_reference(x, W, b).T,
+         "this is the transpose of the Jacobian: J[i, j] must be dy_i/dx_j (row = output)"),
+        (lambda x, W, b: np.eye(x.shape[0]) + W,
+         "this is I + W: the ReLU's derivative is missing (a unit that is off passes nothing)"),
+        (lambda x, W, b: np.eye(x.shape[0]) + W * _mask(x, W, b)[None, :],
+         "the ReLU mask is applied to the columns of W; relu'(z_i) belongs to output i, a row"),
+    ],
+    hints=(
+        ("y = x + f(x) with f(x) = relu(W x + b). The Jacobian of a sum is the sum of the "
+         "Jacobians, and the Jacobian of x with respect to itself is the identity."),
+        ("By the chain rule, df_i/dx_j = relu'(z_i) W_ij with z = W x + b, and relu'(z) is 1 "
+         "where z > 0 and 0 elsewhere: row i of W is kept or zeroed as unit i is on or off."),
+         "z = W @ x + b; return np.eye(len(x)) + (z > 0)[:, None] * W.",
+    ),
+)
+
+
+# --- Exercise 3: the pre-norm block's forward pass ---------------------------------------
+
+# (batch N, width d) and the scale of X; the last case has rows of tiny variance, where
+# the eps inside the square root matters.
+_PRENORM_CASES = [(4, 3, 1.0), (1, 5, 1.0), (6, 2, 2.0), (3, 7, 1.0), (5, 4, 0.5), (2, 6, 0.003)]
+
+
+def _prenorm_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for batch, d, scale in _PRENORM_CASES:
+        X = rng.normal(loc=rng.normal(size=d), scale=scale, size=(batch, d))
+        gamma = rng.uniform(0.5, 1.5, size=d)
+        beta = rng.normal(scale=0.3, size=d)
+        W = rng.normal(size=(d, d)) / np.sqrt(d)
+        b = rng.normal(scale=0.3, size=d)
+        cases.append(Case((X, gamma, beta, W, b), ("X", "gamma", "beta", "W", "b")))
+    return cases
+
+
+def _prenorm_reference(X: np.ndarray, gamma: np.ndarray, beta: np.ndarray, W: np.ndarray,
+                       b: np.ndarray) -> np.ndarray:
+    norm = LayerNorm(X.shape[1], eps=LN_EPS)
+    norm.weight.value[...] = gamma
+    norm.bias.value[...] = beta
+    return Residual(Sequential(norm, _linear(W, b), ReLU()))(X)
+
+
+def _layer_norm(X: np.ndarray, gamma: np.ndarray, beta: np.ndarray, *, axis: int = 1,
+                ddof: int = 0, eps: float = LN_EPS) -> np.ndarray:
+    mean = X.mean(axis=axis, keepdims=True)
+    var = X.var(axis=axis, ddof=ddof, keepdims=True) if X.shape[axis] > ddof else np.zeros_like(mean)
+    return gamma * (X - mean) / np.sqrt(var + eps) + beta
+
+
+def _branch(N: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.maximum(N @ W.T + b, 0.0)
+
+
+prenorm_block = _DiagnosingExercise(
+    name="prenorm_block",
+    chapter=9,
+    section=SECTION_PRENORM,
+    make_cases=_prenorm_cases,
+    references=[("nnlab.Residual(Sequential(LayerNorm, Linear, ReLU))", _prenorm_reference)],
+    diagnoses=[
+        (lambda X, g, be, W, b: _layer_norm(X + _branch(X, W, b), g, be),
+         ("this is the post-norm block LayerNorm(X + relu(X W^T + b)); pre-norm normalises the "
+          "input of the branch and leaves the skip path untouched")),
+        (lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, axis=0), W, b),
+         ("the statistics were taken over the batch (axis 0), as batch norm does; layer norm "
+          "normalises each example (row) over its features (axis 1)")),
+        (lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, ddof=1), W, b),
+         "the variance is the unbiased one (ddof=1); layer norm divides by d (np.var's default)"),
+        (lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, eps=0.0), W, b),
+         ("eps is missing: layer norm divides by sqrt(var + eps) with eps = 1e-5, which matters "
+          "when a row's variance is small")),
+        (lambda X, g, be, W, b: _branch(_layer_norm(X, g, be), W, b),
+         "the skip connection is missing: add X"),
+        (lambda X, g, be, W, b: _layer_norm(X, g, be) + _branch(_layer_norm(X, g, be), W, b),
+         "the skip path carries the normalised X; it must carry X itself"),
+        (lambda X, g, be, W, b: X + _branch(_layer_norm(X, np.ones_like(g), np.zeros_like(be)), W, b),
+         "gamma and beta are not used: layer norm ends with gamma * x_hat + beta"),
+    ],
+    hints=(
+        ("Three steps: normalise each row of X (layer norm, with gamma and beta), send the "
+         "result through the branch relu(. W^T + b), and add X - the original, un-normalised X."),
+        ("Layer norm of a row: subtract the row's mean, divide by sqrt(row variance + 1e-5) "
+         "(the biased variance, dividing by d), multiply by gamma and add beta. Use "
+         "axis=1 with keepdims=True."),
+        ("mu = X.mean(axis=1, keepdims=True); var = X.var(axis=1, keepdims=True); "
+         "N = gamma * (X - mu) / np.sqrt(var + 1e-5) + beta; return X + np.maximum(N @ W.T + b, 0)."),
+    ),
+)
+
+
+EXERCISES: dict[str, Exercise] = {
+    ex.name: ex for ex in (residual_backward, residual_jacobian, prenorm_block)
+}
