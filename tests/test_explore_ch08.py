@@ -19,6 +19,7 @@ from nnlab.explore.ch08 import (
     QUANTITIES,
     STREAM_MEAN,
     STREAM_VAR,
+    draw_batchnorm_graph,
     draw_norm_comparison,
     draw_running_statistics,
     example_spread,
@@ -138,3 +139,12 @@ def test_normalised_deep_networks_train_and_the_unnormalised_sigmoid_one_does_no
         losses[norm] = h.train_loss[-1]
     assert losses["batch"] < 1.5 < 2.2 < losses["none"]
     assert losses["layer"] > 2.2
+
+
+def test_draw_batchnorm_graph_has_the_three_paths_from_x():
+    fig, ax = plt.subplots()
+    edges = draw_batchnorm_graph(ax)
+    assert ("x", "mu") in edges and ("x", "xc") in edges and ("xc", "var") in edges
+    assert ("mu", "xc") in edges and ("s", "xhat") in edges
+    assert len(ax.patches) + len(ax.texts) > len(edges)
+    plt.close(fig)

@@ -14,7 +14,8 @@ Two explorers, each a pure function that returns numbers and a ``draw_*`` that p
   and how much the hidden representations still differ from example to example
   (:func:`example_spread`). :func:`draw_norm_comparison` plots either.
 
-See chapter 8.
+:func:`draw_batchnorm_graph` draws the computational graph of batch normalization on
+which the chapter derives the backward pass. See chapter 8.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "example_spread",
     "norm_profiles",
     "draw_norm_comparison",
+    "draw_batchnorm_graph",
 ]
 
 #: The distribution of the feature that :func:`running_statistics` streams: N(2, 3^2).
@@ -267,3 +269,52 @@ def draw_norm_comparison(
     ax.set_title(f"{activation}, {init} init, depth {depth}", fontsize="medium")
     ax.legend(fontsize="x-small")
     return drawn
+
+
+# Nodes of batch normalization's graph for one feature: (x, y) position and label.
+_GRAPH_NODES = {
+    "x": (0.0, 1.0, r"$x_i$"),
+    "mu": (1.3, 2.0, r"$\mu$"),
+    "xc": (2.6, 1.0, r"$x_i - \mu$"),
+    "var": (3.9, 2.0, r"$\sigma^2$"),
+    "s": (5.2, 2.0, r"$s$"),
+    "xhat": (6.5, 1.0, r"$\hat x_i$"),
+    "y": (7.8, 1.0, r"$y_i$"),
+    "gamma": (7.8, 2.0, r"$\gamma, \beta$"),
+}
+# Edges (from, to) with the local derivative d(to)/d(from) that the backward pass uses.
+_GRAPH_EDGES = [
+    ("x", "mu", r"$\frac{1}{N}$"),
+    ("x", "xc", r"$1$"),
+    ("mu", "xc", r"$-1$"),
+    ("xc", "var", r"$\frac{2(x_i - \mu)}{N}$"),
+    ("var", "s", r"$-\frac{1}{2}s^3$"),
+    ("xc", "xhat", r"$s$"),
+    ("s", "xhat", r"$x_i - \mu$"),
+    ("xhat", "y", r"$\gamma$"),
+    ("gamma", "y", ""),
+]
+
+
+def draw_batchnorm_graph(ax: Any) -> list[tuple[str, str]]:
+    """Batch normalization of one feature as a computational graph, forward left to right.
+
+    Each arrow carries (in red) the local derivative of its head with respect to its
+    tail, the factor the backward pass multiplies by along it. x_i reaches x_hat_i along
+    three paths: directly, through mu, and through sigma^2 (which also depends on mu
+    through x_i - mu). Returns the edges drawn. See chapter 8.
+    """
+    for name, (px, py, label) in _GRAPH_NODES.items():
+        ax.text(px, py, label, ha="center", va="center", fontsize=11,
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "0.3"})
+    for tail, head, derivative in _GRAPH_EDGES:
+        (x0, y0, _), (x1, y1, _) = _GRAPH_NODES[tail], _GRAPH_NODES[head]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-|>", "color": "0.35", "shrinkA": 16, "shrinkB": 16})
+        if derivative:
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.17, derivative, color="C3", ha="center",
+                    va="bottom", fontsize=10)
+    ax.set_xlim(-0.5, 8.4)
+    ax.set_ylim(0.5, 2.6)
+    ax.axis("off")
+    return [(tail, head) for tail, head, _ in _GRAPH_EDGES]
