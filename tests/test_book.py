@@ -162,7 +162,7 @@ def test_bibliography_entries_are_complete() -> None:
         required = REQUIRED_FIELDS[entry.type.lower()]
         fields = {f.lower() for f in entry.fields} | ({"author"} if entry.persons.get("author") else set())
         assert required <= fields, f"{key} lacks {sorted(required - fields)}"
-        assert 1980 <= int(entry.fields["year"]) <= 2030, key
+        assert 1900 <= int(entry.fields["year"]) <= 2030, key  # a plausible year, not a typo
         if "doi" in entry.fields:
             assert re.fullmatch(r"10\.\d{4,9}/\S+", entry.fields["doi"]), f"{key}: bad DOI"
         if "eprint" in entry.fields:
