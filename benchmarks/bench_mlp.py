@@ -30,6 +30,7 @@ import sys
 import time
 import tracemalloc
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,8 +112,10 @@ def initial_weights(sizes: list[int], seed: int) -> list[tuple[np.ndarray, np.nd
 
 
 # --- the implementations ---------------------------------------------------------------
-# Each has reset(weights) (untimed: restore the initial weights) and
-# epoch(X, y, seed) -> mean training loss (timed: one pass over the data, shuffled).
+# Each has reset(weights) (untimed: restore the initial weights), epoch(X, y, seed) ->
+# mean training loss (one pass over the data, shuffled), and steps(X, y, seed): the
+# same epoch as a generator that yields after every batch, so that the timing loop can
+# interleave the implementations finely (nnlab.fit and sklearn yield once per epoch).
 
 
 class NnlabMLP:
@@ -140,18 +143,19 @@ class NnlabMLP:
         self.model.load_state_dict(state)
         self.model.zero_grad()
 
-    def epoch(self, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+    def steps(self, X: np.ndarray, y: np.ndarray, seed: int) -> Iterator[float]:
         # The training step of nnlab.train.fit, without its bookkeeping (history,
         # progress bar, validation): forward, loss, backward, step, zero_grad.
         model, criterion, optimizer = self.model, self.criterion, self.optimizer
-        total = 0.0
         for xb, yb in nndata.batches(X, y, self.batch_size, shuffle=True, rng=seed):
             loss = criterion(model(xb), yb)
             model.backward(criterion.backward(), input_grad=False)
             optimizer.step()
             optimizer.zero_grad()
-            total += loss * len(xb)
-        return total / len(X)
+            yield loss * len(xb)
+
+    def epoch(self, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+        return sum(self.steps(X, y, seed)) / len(X)
 
 
 class NnlabFit(NnlabMLP):
@@ -169,6 +173,9 @@ class NnlabFit(NnlabMLP):
             epochs=1, batch_size=self.batch_size, rng=seed, progress=False,
         )
         return history.train_loss[-1]
+
+    def steps(self, X: np.ndarray, y: np.ndarray, seed: int) -> Iterator[float]:
+        yield self.epoch(X, y, seed) * len(X)  # fit runs a whole epoch per call
 
 
 class FusedNumpyMLP:
@@ -243,15 +250,16 @@ class FusedNumpyMLP:
             b -= gb
         return loss
 
-    def epoch(self, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+    def steps(self, X: np.ndarray, y: np.ndarray, seed: int) -> Iterator[float]:
         # Shuffle as nnlab.data.batches does: one gather per epoch, then contiguous slices.
         order = np.random.default_rng(seed).permutation(len(X))
         X, y = X[order], y[order]
-        total = 0.0
         for start in range(0, len(X), self.batch_size):
             xb, yb = X[start : start + self.batch_size], y[start : start + self.batch_size]
-            total += self.step(xb, yb) * len(xb)
-        return total / len(X)
+            yield self.step(xb, yb) * len(xb)
+
+    def epoch(self, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+        return sum(self.steps(X, y, seed)) / len(X)
 
 
 class TorchMLP:
@@ -282,7 +290,7 @@ class TorchMLP:
                 layer.bias.copy_(self.torch.from_numpy(b))
         self.optimizer.zero_grad()
 
-    def epoch(self, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+    def steps(self, X: np.ndarray, y: np.ndarray, seed: int) -> Iterator[float]:
         torch = self.torch
         if self._data is None or self._data[0] is not X:
             # from_numpy shares memory: no copy, and no conversion counted in the timing.
@@ -291,15 +299,16 @@ class TorchMLP:
         order = torch.randperm(len(Xt), generator=torch.Generator().manual_seed(seed))
         Xt, yt = Xt[order], yt[order]  # one gather per epoch, as in the numpy versions
         model, criterion, optimizer = self.model, self.criterion, self.optimizer
-        total = 0.0
         for start in range(0, len(Xt), self.batch_size):
             xb, yb = Xt[start : start + self.batch_size], yt[start : start + self.batch_size]
             loss = criterion(model(xb), yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(xb)
-        return total / len(X)
+            yield loss.item() * len(xb)
+
+    def epoch(self, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+        return sum(self.steps(X, y, seed)) / len(X)
 
 
 class SklearnMLP:
@@ -346,6 +355,9 @@ class SklearnMLP:
             warnings.simplefilter("ignore")  # ConvergenceWarning and the like
             self.clf.partial_fit(X, y)
         return float(self.clf.loss_)
+
+    def steps(self, X: np.ndarray, y: np.ndarray, seed: int) -> Iterator[float]:
+        yield self.epoch(X, y, seed) * len(X)  # partial_fit runs a whole epoch per call
 
 
 # --- checks: float32 end to end --------------------------------------------------------
@@ -436,58 +448,93 @@ def make_implementations(case: Case, only: list[str] | None) -> list[Any]:
     return impls
 
 
-def time_epochs(impl: Any, case: Case, weights: list, seed: int) -> float:
-    """Seconds for ``case.epochs_per_sample`` epochs, from the initial weights."""
-    impl.reset(weights)
+def timed_round(impls: list[Any], case: Case, weights: list, seed: int, segment: int) -> dict[str, float]:
+    """One round: every implementation trains ``case.epochs_per_sample`` epochs from the
+    initial weights, interleaved ``segment`` batches at a time (a's first batches, b's,
+    c's, ..., a's next batches, ...). Return each one's total seconds.
+
+    Interleaving finely means a burst of load from other processes on a shared machine
+    slows every implementation alike instead of whichever happened to be running.
+    """
+    runs = {}
+    for impl in impls:
+        impl.reset(weights)  # untimed
+        runs[impl.label] = _epochs(impl, case, seed)
+    seconds = dict.fromkeys(runs, 0.0)
     gc.collect()
-    gc.disable()  # as timeit does: no collector pauses inside the timed region
+    gc.disable()  # as timeit does: no collector pauses inside the timed regions
     try:
-        start = time.perf_counter()
-        for e in range(case.epochs_per_sample):
-            impl.epoch(case.X, case.y, seed=seed + e)
-        elapsed = time.perf_counter() - start
+        while runs:
+            for label in list(runs):
+                run = runs[label]
+                start = time.perf_counter()
+                for _ in range(segment):
+                    if next(run, None) is None:
+                        del runs[label]
+                        break
+                seconds[label] += time.perf_counter() - start
     finally:
         gc.enable()
-    return elapsed
+    return seconds
 
 
-def run_case(case: Case, repeats: int, only: list[str] | None = None) -> dict[str, list[float]]:
-    """Time every implementation ``repeats`` times, alternating; return throughputs (samples/s)."""
+def _epochs(impl: Any, case: Case, seed: int) -> Iterator[float]:
+    for e in range(case.epochs_per_sample):
+        yield from impl.steps(case.X, case.y, seed=seed + e)
+
+
+def run_case(
+    case: Case, repeats: int, only: list[str] | None = None, segment: int = 4, warm_up: bool = True
+) -> dict[str, list[float]]:
+    """Time every implementation in ``repeats`` interleaved rounds; return seconds per round."""
     weights = initial_weights(case.sizes, seed=1)
     impls = make_implementations(case, only)
-    samples = len(case.X) * case.epochs_per_sample
-    for impl in impls:  # warm-up: caches, lazy imports, BLAS thread start-up
-        time_epochs(impl, case, weights, seed=0)
-    throughput: dict[str, list[float]] = {impl.label: [] for impl in impls}
+    if warm_up:  # an untimed round: caches, lazy imports, BLAS thread start-up
+        timed_round(impls, case, weights, seed=0, segment=segment)
+    seconds: dict[str, list[float]] = {impl.label: [] for impl in impls}
     for r in range(repeats):
-        for impl in impls:
-            throughput[impl.label].append(samples / time_epochs(impl, case, weights, seed=1000 * r))
-    return throughput
+        for label, t in timed_round(impls, case, weights, seed=1000 * (r + 1), segment=segment).items():
+            seconds[label].append(t)
+    return seconds
 
 
-def report(case: Case, throughput: dict[str, list[float]]) -> dict[str, float]:
-    """Print the table and the ratios; return the ratios nnlab/other."""
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def report(case: Case, seconds: dict[str, list[float]]) -> dict[str, float]:
+    """Print the table and the ratios; return the median ratios nnlab/other.
+
+    A ratio is computed per round (the implementations of a round ran interleaved, under
+    the same load) and the median over rounds is reported, with its quartiles.
+    """
     arch = "-".join(map(str, case.sizes))
+    rounds = len(next(iter(seconds.values())))
+    samples = len(case.X) * case.epochs_per_sample
     print(
-        f"\n{case.name} MLP {arch}, batch {case.batch_size}, {len(case.X)} samples, float32, "
-        f"{len(next(iter(throughput.values())))} alternating repeats"
+        f"\n{case.name} MLP {arch}, batch {case.batch_size}, {len(case.X)} samples, float32; "
+        f"{rounds} interleaved rounds"
         + (f" of {case.epochs_per_sample} epochs" if case.epochs_per_sample > 1 else "")
     )
-    print(f"  {'implementation':<14}{'median samples/s':>18}{'min':>12}{'max':>12}{'ms/epoch':>10}")
-    medians = {label: statistics.median(v) for label, v in throughput.items()}
-    for label, values in throughput.items():
+    print(f"  {'implementation':<14}{'median samples/s':>18}{'slowest':>12}{'fastest':>12}{'ms/epoch':>10}")
+    for label, values in seconds.items():
+        median = statistics.median(values)
         print(
-            f"  {label:<14}{medians[label]:>18,.0f}{min(values):>12,.0f}{max(values):>12,.0f}"
-            f"{1000 * len(case.X) / medians[label]:>10.1f}"
+            f"  {label:<14}{samples / median:>18,.0f}{samples / max(values):>12,.0f}"
+            f"{samples / min(values):>12,.0f}{1000 * median / case.epochs_per_sample:>10.1f}"
         )
     ratios: dict[str, float] = {}
+    print(f"  {'throughput ratio':<26}   median   (quartiles over rounds)")
     for ours in ("nnlab", "nnlab.fit"):
-        if ours not in medians:
-            continue
         for other in ("fused numpy", "torch", "sklearn"):
-            if other in medians:
-                ratios[f"{ours}/{other}"] = medians[ours] / medians[other]
-                print(f"  {ours + ' / ' + other:<26} = {ratios[f'{ours}/{other}']:.2f}x")
+            if ours in seconds and other in seconds:
+                per_round = [t_other / t_ours for t_ours, t_other in zip(seconds[ours], seconds[other])]
+                q1, q2, q3 = _quartiles(per_round)
+                ratios[f"{ours}/{other}"] = q2
+                print(f"  {ours + ' / ' + other:<26} = {q2:5.2f}x   ({q1:.2f} - {q3:.2f})")
     for other, op, bound in case.targets:
         for ours in ("nnlab", "nnlab.fit"):
             key = f"{ours}/{other}"
@@ -501,6 +548,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per implementation")
     parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads (same for all)")
+    parser.add_argument(
+        "--segment", type=int, default=4,
+        help="batches each implementation runs before the next one's turn (interleaving)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny data and 1 repeat: a smoke test")
     parser.add_argument("--case", choices=["large", "small", "both"], default="both")
     parser.add_argument(
@@ -514,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"nnlab MLP benchmark: Python {platform.python_version()}, numpy {np.__version__}")
     print(f"  {set_threads(args.threads)}")
     if args.quick:
-        cases = [large_case(n_samples=512), small_case(n_samples=200, epochs_per_sample=1)]
+        cases = [large_case(n_samples=256), small_case(n_samples=100, epochs_per_sample=1)]
         repeats = 1
     else:
         cases = [large_case(), small_case()]
@@ -523,9 +574,9 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if c.name == args.case]
 
     for case in cases:
-        throughput = run_case(case, repeats, args.only)
-        report(case, throughput)
-        if "nnlab" in throughput:
+        seconds = run_case(case, repeats, args.only, segment=args.segment, warm_up=not args.quick)
+        report(case, seconds)
+        if "nnlab" in seconds:
             nn_impl = NnlabMLP(case.sizes, case.batch_size, case.lr)
             nn_impl.reset(initial_weights(case.sizes, seed=1))
             problems = check_nnlab_float32(nn_impl, case.X, case.y)
