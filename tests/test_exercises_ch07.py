@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import nnlab
-import nnlab.exercises as exercises
-from nnlab.exercises import ch07
-from nnlab.exercises.ch07 import KURTOSIS_TOL, VAR_RTOL, _SHAPES
 from student_bugs import catalogue, compile_bug
+
+from nnlab import exercises
+from nnlab.exercises import ch07
+from nnlab.exercises.ch07 import _SHAPES, KURTOSIS_TOL, VAR_RTOL
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = ROOT / "book/07_initialization/graded.ipynb"
@@ -28,7 +27,7 @@ def reference_solutions() -> dict[str, object]:
     namespace: dict = {"np": np}
     for cell in nb["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("solution"):
-            exec("".join(cell["source"]), namespace)
+            exec("".join(cell["source"]), namespace)  # noqa: S102 - our own notebook
     return {name: namespace[name] for name in ch07.EXERCISES}
 
 

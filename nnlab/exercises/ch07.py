@@ -40,8 +40,15 @@ from nnlab.exercises._core import Case, Exercise, Outcome
 from nnlab.exercises.ch02 import StrictExercise
 from nnlab.explore.ch07 import RELU_STD_FACTOR, predicted_preactivation_std
 
-__all__ = ["EXERCISES", "InitializerExercise", "he_normal", "xavier_uniform", "predicted_std",
-           "VAR_RTOL", "KURTOSIS_TOL"]
+__all__ = [
+    "EXERCISES",
+    "KURTOSIS_TOL",
+    "VAR_RTOL",
+    "InitializerExercise",
+    "he_normal",
+    "predicted_std",
+    "xavier_uniform",
+]
 
 # Headings of book/07_initialization/lesson.ipynb (tests/test_exercises_ch07.py keeps them in sync).
 SECTION_SCHEMES = "7.4 Xavier and He initialization"
@@ -194,15 +201,15 @@ he_normal = InitializerExercise(
     formula="2 / fan_in",
     distribution="normal",
     diagnoses=(
-        ("2 / fan_out: fan_in and fan_out are swapped (a weight has shape (fan_out, fan_in), so "
-         "fan_in = shape[1])", lambda fi, fo: 2.0 / fo),
-        ("(2 / fan_in)^2: you passed the variance 2 / fan_in where numpy expects the standard "
-         "deviation; take its square root", lambda fi, fo: (2.0 / fi) ** 2),
+        (("2 / fan_out: fan_in and fan_out are swapped (a weight has shape (fan_out, fan_in), so "
+          "fan_in = shape[1])"), lambda fi, fo: 2.0 / fo),
+        (("(2 / fan_in)^2: you passed the variance 2 / fan_in where numpy expects the standard "
+          "deviation; take its square root"), lambda fi, fo: (2.0 / fi) ** 2),
         ("2 / (fan_in + fan_out), Xavier's variance: He's uses fan_in alone", lambda fi, fo: 2.0 / (fi + fo)),
         ("1 / fan_in: the factor 2, which makes up for ReLU zeroing half its inputs, is missing",
          lambda fi, fo: 1.0 / fi),
-        ("(2 / fan_out)^2: fan_in and fan_out swapped, and the variance passed as the standard "
-         "deviation", lambda fi, fo: (2.0 / fo) ** 2),
+        (("(2 / fan_out)^2: fan_in and fan_out swapped, and the variance passed as the standard "
+          "deviation"), lambda fi, fo: (2.0 / fo) ** 2),
     ),
 )
 
@@ -227,8 +234,8 @@ xavier_uniform = InitializerExercise(
     formula="2 / (fan_in + fan_out)",
     distribution="uniform",
     diagnoses=(
-        ("2 / (3 (fan_in + fan_out)): the bound a = sqrt(2 / (fan_in + fan_out)) is missing the "
-         "factor sqrt(3); U(-a, a) has variance a^2 / 3, not a^2", lambda fi, fo: 2.0 / (3 * (fi + fo))),
+        (("2 / (3 (fan_in + fan_out)): the bound a = sqrt(2 / (fan_in + fan_out)) is missing the "
+          "factor sqrt(3); U(-a, a) has variance a^2 / 3, not a^2"), lambda fi, fo: 2.0 / (3 * (fi + fo))),
         ("12 / (fan_in + fan_out)^2: the bound is 6 / (fan_in + fan_out), without the square root",
          lambda fi, fo: 12.0 / (fi + fo) ** 2),
         ("2 / fan_in, He's variance: Xavier's averages fan_in and fan_out", lambda fi, fo: 2.0 / fi),
@@ -313,8 +320,8 @@ predicted_std = StrictExercise(
          "then return np.sqrt(np.array(out))"),
     ),
     diagnoses=(
-        ("the recursion without the factor 1/2: after a ReLU, E[h^2] = Var z / 2, since half of "
-         "z is set to 0", lambda f, v, q, a: _recursion(f, v, q, 1.0, 1.0)),
+        (("the recursion without the factor 1/2: after a ReLU, E[h^2] = Var z / 2, since half of "
+          "z is set to 0"), lambda f, v, q, a: _recursion(f, v, q, 1.0, 1.0)),
         ("the variances Var z^(l): the question asks for the standard deviations, their square roots",
          lambda f, v, q, a: _recursion(f, v, q, 1.0, _keep(a), sqrt=False)),
         (("the recursion with Var h = Var z (1/2 - 1/(2 pi)) in place of E[h^2] = Var z / 2: "

@@ -25,21 +25,21 @@ from typing import Any
 import numpy as np
 
 from nnlab._checks import check_positive_int, check_real
-from nnlab.explore.ch06 import INITS, N_INPUTS, WIDTH, deep_network, diagnose, digits_batch
 from nnlab.diagnostics import activation_stats, gradient_norms
+from nnlab.explore.ch06 import INITS, N_INPUTS, WIDTH, deep_network, diagnose, digits_batch
 from nnlab.layers import Linear
 from nnlab.losses import CrossEntropyLoss
 
 __all__ = [
-    "SCHEMES",
     "ACTIVATIONS",
     "RELU_STD_FACTOR",
+    "SCHEMES",
     "InitProfile",
-    "weight_variance",
+    "draw_init",
+    "init_profile",
     "predicted_preactivation_std",
     "relu_output_std",
-    "init_profile",
-    "draw_init",
+    "weight_variance",
 ]
 
 #: The schemes of chapter 6's explorer, by the same names.
