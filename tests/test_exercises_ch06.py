@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from student_bugs import catalogue, compile_bug
 
-import nnlab.exercises as exercises
+from nnlab import exercises
 from nnlab.exercises import ch06
 from nnlab.exercises._core import _copy_args, compare
 from nnlab.explore.ch06 import diagnose
-from student_bugs import catalogue, compile_bug
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = ROOT / "book/06_vanishing_gradients/graded.ipynb"

@@ -36,7 +36,7 @@ from nnlab.gradcheck import numerical_gradient
 from nnlab.layers import Linear, Sequential
 from nnlab.losses import CrossEntropyLoss
 
-__all__ = ["layer_gradient_norms", "sigmoid_jacobian", "diagnose_gradients", "EXERCISES"]
+__all__ = ["EXERCISES", "diagnose_gradients", "layer_gradient_norms", "sigmoid_jacobian"]
 
 # Headings of book/06_vanishing_gradients/lesson.ipynb (tests/test_exercises_ch06.py keeps them in sync).
 SECTION_JACOBIAN = "6.2 Sigmoid's slope is at most 1/4"
@@ -401,8 +401,8 @@ diagnose_gradients = _DiagnoseExercise(
                 ("the rules of the exercise", _diag_rules)],
     output_names=("ratio", "verdict"),
     hints=(
-        f"ratio = norms[0] / norms[-1]: the first (input) layer over the last (output) layer. "
-        f"Far below 1 the gradient vanished on its way down, far above 1 it exploded.",
+        "ratio = norms[0] / norms[-1]: the first (input) layer over the last (output) layer. "
+        "Far below 1 the gradient vanished on its way down, far above 1 it exploded.",
         f"The ratio cannot see a network in which EVERY norm is tiny (or huge): check the "
         f"largest norm too, against {TINY_NORM:g} and {HUGE_NORM:g}.",
         f"if ratio < {VANISH_RATIO:g} or max < {TINY_NORM:g}: 'vanishing'; elif ratio > "

@@ -34,18 +34,18 @@ from nnlab.losses import CrossEntropyLoss
 
 __all__ = [
     "ACTIVATIONS",
+    "EXPLODE_RATIO",
+    "HUGE_NORM",
     "INITS",
     "NORMS",
-    "VANISH_RATIO",
-    "EXPLODE_RATIO",
     "TINY_NORM",
-    "HUGE_NORM",
+    "VANISH_RATIO",
     "LayerProfile",
     "deep_network",
-    "digits_batch",
     "diagnose",
-    "layer_profile",
+    "digits_batch",
     "draw_profile",
+    "layer_profile",
 ]
 
 #: The initializations the chapter compares, by the name the explorer shows.
