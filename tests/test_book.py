@@ -148,7 +148,11 @@ def _bib_entries() -> dict:
 def _cited_keys() -> set[str]:
     keys: set[str] = set()
     role = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+    # Only pages of the book count: notes such as book/CONTRIBUTING.md are not built.
+    built = {str(ROOT / f) for f in _toc_files()}
     for path in list(BOOK.rglob("*.md")) + list(BOOK.rglob("*.ipynb")):
+        if str(path.with_suffix("")) not in built:
+            continue
         for match in role.finditer(path.read_text(encoding="utf-8")):
             keys.update(k.strip() for k in match.group(1).split(","))
     return keys
