@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from student_bugs import catalogue, compile_bug
 
 import nnlab.exercises as exercises
 from nnlab.exercises import ch08
 from nnlab.exercises._core import _copy_args, compare
-from student_bugs import catalogue, compile_bug
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = ROOT / "book/08_normalization/graded.ipynb"

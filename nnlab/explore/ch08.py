@@ -29,7 +29,15 @@ import numpy as np
 
 from nnlab._checks import check_positive_int, check_real
 from nnlab.diagnostics import activation_stats
-from nnlab.explore.ch06 import ACTIVATIONS, INITS, NORMS, LayerProfile, deep_network, digits_batch, layer_profile
+from nnlab.explore.ch06 import (
+    ACTIVATIONS,
+    INITS,
+    NORMS,
+    LayerProfile,
+    deep_network,
+    digits_batch,
+    layer_profile,
+)
 from nnlab.normalization import BatchNorm1d
 
 __all__ = [
@@ -248,7 +256,7 @@ def draw_norm_comparison(
     _choice(quantity, QUANTITIES, "quantity", "draw_norm_comparison")
     profiles = norm_profiles(activation, init, depth)
     drawn: dict[str, np.ndarray] = {}
-    for color, (norm, profile) in zip(("C3", "C0", "C2"), profiles.items()):
+    for color, (norm, profile) in zip(("C3", "C0", "C2"), profiles.items(), strict=True):
         if quantity == "gradient norm":
             values = profile.grad_norms
             label = f"{_LABELS[norm]} (ratio {profile.ratio:.1e})"
