@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import nnlab.exercises as exercises
-from nnlab.exercises import ch01, ch02, ch03, ch04, ch06, ch08, ch09
+from nnlab.exercises import ch01, ch02, ch03, ch04, ch06, ch08, ch09, ch10
 from nnlab.exercises._core import Case, Exercise, compare
 from student_bugs import catalogue, compile_bug
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = {"ch01": ch01, "ch02": ch02, "ch03": ch03, "ch04": ch04, "ch06": ch06, "ch08": ch08, "ch09": ch09}
+CHAPTERS = {"ch01": ch01, "ch02": ch02, "ch03": ch03, "ch04": ch04, "ch06": ch06, "ch08": ch08, "ch09": ch09, "ch10": ch10}
 
 
 def reference_solutions() -> dict[str, object]:
