@@ -156,6 +156,10 @@ class Exercise:
         The solution shown by :meth:`solution` (practice exercises only).
     output_names : sequence of str
         Names of the items when the answer is a tuple, e.g. ``("W", "b")``.
+    float_errors : {None, "raise"}
+        With ``"raise"``, answers run under ``np.errstate(over=, invalid=, divide="raise")``,
+        in the notebook and in the grader's runner alike, so an overflow that numpy would
+        only warn about fails the check.
     """
 
     name: str
@@ -167,6 +171,7 @@ class Exercise:
     graded: bool = True
     solution_code: str = ""
     output_names: Sequence[str] = ()
+    float_errors: str | None = None
 
     @property
     def id(self) -> str:

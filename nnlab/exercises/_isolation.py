@@ -57,10 +57,13 @@ def get_exercise(exercise_id: str) -> Exercise:
     return exercise
 
 
-def _run_isolated(payload: bytes, cases: list[Any], timeout: float) -> list[Outcome] | str:
+def _run_isolated(
+    payload: bytes, cases: list[Any], timeout: float, float_errors: str | None = None
+) -> list[Outcome] | str:
     """Outcomes of the pickled function on ``cases`` from a runner process, or what went wrong."""
     request = json.dumps({"fn": base64.b64encode(payload).decode("ascii"),
-                          "cases": [_wire.encode(c.args) for c in cases]})
+                          "cases": [_wire.encode(c.args) for c in cases],
+                          "float_errors": float_errors})
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env.pop(SUBMISSION_ENV, None)
     with tempfile.TemporaryDirectory(prefix="nnlab-runner-") as tmp:
@@ -102,7 +105,7 @@ def isolated_verdict(exercise: Exercise, payload: bytes, timeout: float = DEFAUL
     The function runs only in a runner process; the comparison runs here.
     """
     cases = exercise.cases()
-    outcomes = _run_isolated(payload, cases, timeout)
+    outcomes = _run_isolated(payload, cases, timeout, exercise.float_errors)
     if isinstance(outcomes, str):
         return f"{exercise.name}: your function {outcomes}.\n  {exercise.reread()}"
     return exercise.verdict(cases, outcomes)

@@ -82,13 +82,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         fn = cloudpickle.loads(base64.b64decode(request["fn"]))
     except Exception as exc:
         return {"load_error": f"{type(exc).__name__}: {exc}"[:500]}
+    # The exercise's floating-point policy is applied here, in the runner, so that no
+    # wrapper made in the student's kernel is needed (and none can be tampered with).
+    errstate = {}
+    if request.get("float_errors") == "raise":
+        errstate = {"over": "raise", "invalid": "raise", "divide": "raise"}
     outcomes = []
     for case in request["cases"]:
         args = decode(case)
         # The student's prints are not part of the answer; keep them out of the way.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             try:
-                outcome = {"value": encode(fn(*args))}
+                with np.errstate(**errstate):
+                    outcome = {"value": encode(fn(*args))}
             except Exception as exc:
                 outcome = {"error": type(exc).__name__, "message": str(exc)[:500]}
         outcomes.append(outcome)

@@ -15,8 +15,8 @@ Two things are special to this chapter.
   The exercise is to avoid that overflow, so the checks run the student's function
   under ``np.errstate(over="raise", invalid="raise", divide="raise")``: the warning
   becomes an exception, with a message saying what to do about it. ``check`` does that
-  by itself; the hidden test passes ``exercise.strict(fn)`` to the grader, a wrapper
-  that travels with the function into the grader's runner process.
+  in the notebook; in the hidden tests the grader's runner process does it itself
+  (``float_errors="raise"``), so nothing in the student's kernel can switch it off.
 * **Known bugs are named.** When an answer is wrong and equals what a typical mistake
   computes (the slope on the wrong side, the derivative taken at z instead of at
   sigma(z), ...), the message says so.
@@ -57,6 +57,13 @@ SECTION_RELU_GELU = "2.4 Derivatives of ReLU, leaky ReLU and GELU"
 _FD_STEP = 1e-6
 
 
+_EXP_ADVICE = (
+    "exp(x) overflows to inf for x > 709.78: make sure every exp in your code only ever "
+    "sees arguments <= 0, e.g. exp(-|z|). Note that np.where(cond, a, b) computes BOTH a "
+    "and b for every entry."
+)
+
+
 def _raise_on_float_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` run under np.errstate(over/invalid/divide="raise"), with a helpful message.
 
@@ -76,11 +83,7 @@ def _raise_on_float_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 lo = min(float(a.min()) for a in arrays)
                 hi = max(float(a.max()) for a in arrays)
                 span = f" The input holds values from {lo:g} to {hi:g}."
-            advice = ""
-            if "exp" in str(exc):
-                advice = (" exp(x) overflows to inf for x > 709.78: make sure every exp in your "
-                          "code only ever sees arguments <= 0, e.g. exp(-|z|). Note that "
-                          "np.where(cond, a, b) computes BOTH a and b for every entry.")
+            advice = " " + _EXP_ADVICE if "exp" in str(exc) else ""
             raise FloatingPointError(
                 f"{exc} (numpy would only print a RuntimeWarning; this check treats it as an "
                 f"error).{span}{advice}"
@@ -101,9 +104,10 @@ class StrictExercise(Exercise):
     """
 
     diagnoses: Sequence[tuple[str, Callable[..., Any]]] = ()
+    float_errors: str | None = "raise"  # the grader's runner applies it too
 
     def strict(self, answer: Callable[..., Any]) -> Callable[..., Any]:
-        """``answer`` as the checks run it; the hidden test grades ``strict(answer)``."""
+        """``answer`` as ``check`` runs it in the notebook, with a helpful overflow message."""
         return _raise_on_float_errors(answer) if callable(answer) else answer
 
     def check(self, answer: Callable[..., Any]) -> None:
@@ -114,6 +118,10 @@ class StrictExercise(Exercise):
         problem = super().verdict(cases, outcomes)
         if problem is None:
             return None
+        if "raised FloatingPointError" in problem and "in exp" in problem and "exp(-|z|)" not in problem:
+            # Judged in the grader's runner, the answer ran without the notebook's wrapper.
+            head, sep, tail = problem.rpartition("\n  Re-read")
+            return f"{head}\n  {_EXP_ADVICE}{sep}{tail}"
         for case, outcome in zip(cases, outcomes):
             if outcome.raised:
                 break
