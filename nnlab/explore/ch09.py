@@ -229,7 +229,7 @@ def draw_paths(ax: Any, depth: int = 50, gain: float = 0.5) -> PathProfile:
     ax.set_ylabel("size of the paths' gradient")
     ax.set_title(f"L = {depth}, gain {gain:g}: residual {profile.total:.3g}, plain {profile.plain:.3g}",
                  fontsize="medium")
-    ax.legend(fontsize="small", loc="lower left")
+    ax.legend(fontsize="x-small", loc="best")
     return profile
 
 
