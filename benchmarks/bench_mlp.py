@@ -65,6 +65,8 @@ class Case:
     # Several epochs per timed sample for the small case, whose single epoch takes a few
     # milliseconds: too short to time reliably on a busy machine.
     epochs_per_sample: int = 1
+    # Batches per turn when interleaving the implementations (0: a whole epoch per turn).
+    segment: int = 0
     targets: list[tuple[str, str, float]] = field(default_factory=list)
 
 
@@ -80,6 +82,9 @@ def large_case(n_samples: int = 20_000, seed: int = 0) -> Case:
         lr=0.01,
         X=X,
         y=y,
+        # 16 batches (~10 turns per epoch): long enough that reloading ~1 MB of weights
+        # into the caches after a switch is negligible, short enough to share load bursts.
+        segment=16,
         targets=[("fused numpy", ">=", 0.9), ("torch", ">", 1.0)],
     )
 
@@ -135,12 +140,10 @@ class NnlabMLP:
         self.batch_size = batch_size
 
     def reset(self, weights: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        state = {}
-        linears = [m for m in self.model if isinstance(m, nnlab.Linear)]
-        for i, (layer, (W, b)) in enumerate(zip(linears, weights)):
-            index = self.model._layers.index(layer)
-            state[f"{index}.weight"], state[f"{index}.bias"] = W, b
-        self.model.load_state_dict(state)
+        # parameters() lists W, b of each Linear in order; copy into them in place.
+        values = [array for pair in weights for array in pair]
+        for p, value in zip(self.model.parameters(), values, strict=True):
+            np.copyto(p.value, value)
         self.model.zero_grad()
 
     def steps(self, X: np.ndarray, y: np.ndarray, seed: int) -> Iterator[float]:
@@ -450,11 +453,14 @@ def make_implementations(case: Case, only: list[str] | None) -> list[Any]:
 
 def timed_round(impls: list[Any], case: Case, weights: list, seed: int, segment: int) -> dict[str, float]:
     """One round: every implementation trains ``case.epochs_per_sample`` epochs from the
-    initial weights, interleaved ``segment`` batches at a time (a's first batches, b's,
-    c's, ..., a's next batches, ...). Return each one's total seconds.
+    initial weights, taking turns: ``segment`` batches each (0: a whole epoch each), in
+    the order a, b, c, d, a, b, ... Return each one's total seconds.
 
-    Interleaving finely means a burst of load from other processes on a shared machine
-    slows every implementation alike instead of whichever happened to be running.
+    Taking turns means a burst of load from other processes on a shared machine slows
+    every implementation alike, not only whichever happened to be running. Turns much
+    shorter than an epoch favour the implementations that cannot be interleaved (fit,
+    sklearn: one call per epoch), as every switch evicts the others' data from the
+    caches; the default is therefore one epoch per turn.
     """
     runs = {}
     for impl in impls:
@@ -468,23 +474,34 @@ def timed_round(impls: list[Any], case: Case, weights: list, seed: int, segment:
             for label in list(runs):
                 run = runs[label]
                 start = time.perf_counter()
-                for _ in range(segment):
-                    if next(run, None) is None:
+                batches = 0
+                while segment == 0 or batches < segment:
+                    item = next(run, _DONE)
+                    if item is _END_OF_EPOCH:
+                        break
+                    if item is _DONE:
                         del runs[label]
                         break
+                    batches += 1
                 seconds[label] += time.perf_counter() - start
     finally:
         gc.enable()
     return seconds
 
 
-def _epochs(impl: Any, case: Case, seed: int) -> Iterator[float]:
+_END_OF_EPOCH = object()
+_DONE = object()
+
+
+def _epochs(impl: Any, case: Case, seed: int) -> Iterator[Any]:
+    """The batches of ``case.epochs_per_sample`` epochs, each epoch followed by a marker."""
     for e in range(case.epochs_per_sample):
         yield from impl.steps(case.X, case.y, seed=seed + e)
+        yield _END_OF_EPOCH
 
 
 def run_case(
-    case: Case, repeats: int, only: list[str] | None = None, segment: int = 4, warm_up: bool = True
+    case: Case, repeats: int, only: list[str] | None = None, segment: int = 0, warm_up: bool = True
 ) -> dict[str, list[float]]:
     """Time every implementation in ``repeats`` interleaved rounds; return seconds per round."""
     weights = initial_weights(case.sizes, seed=1)
@@ -505,7 +522,7 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
     return q1, q2, q3
 
 
-def report(case: Case, seconds: dict[str, list[float]]) -> dict[str, float]:
+def report(case: Case, seconds: dict[str, list[float]], segment: int) -> dict[str, float]:
     """Print the table and the ratios; return the median ratios nnlab/other.
 
     A ratio is computed per round (the implementations of a round ran interleaved, under
@@ -517,6 +534,7 @@ def report(case: Case, seconds: dict[str, list[float]]) -> dict[str, float]:
     print(
         f"\n{case.name} MLP {arch}, batch {case.batch_size}, {len(case.X)} samples, float32; "
         f"{rounds} interleaved rounds"
+        + (f", turns of {segment} batches" if segment else ", turns of one epoch")
         + (f" of {case.epochs_per_sample} epochs" if case.epochs_per_sample > 1 else "")
     )
     print(f"  {'implementation':<14}{'median samples/s':>18}{'slowest':>12}{'fastest':>12}{'ms/epoch':>10}")
@@ -549,8 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per implementation")
     parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads (same for all)")
     parser.add_argument(
-        "--segment", type=int, default=4,
-        help="batches each implementation runs before the next one's turn (interleaving)",
+        "--segment", type=int, default=None,
+        help="batches per turn when interleaving; 0: one epoch (default: 16 large, 0 small)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny data and 1 repeat: a smoke test")
     parser.add_argument("--case", choices=["large", "small", "both"], default="both")
@@ -574,8 +592,9 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if c.name == args.case]
 
     for case in cases:
-        seconds = run_case(case, repeats, args.only, segment=args.segment, warm_up=not args.quick)
-        report(case, seconds)
+        segment = case.segment if args.segment is None else args.segment
+        seconds = run_case(case, repeats, args.only, segment=segment, warm_up=not args.quick)
+        report(case, seconds, segment)
         if "nnlab" in seconds:
             nn_impl = NnlabMLP(case.sizes, case.batch_size, case.lr)
             nn_impl.reset(initial_weights(case.sizes, seed=1))
