@@ -3,6 +3,7 @@ and the isolated grader cannot be fooled by code that patches numpy or the check
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from pathlib import Path
@@ -11,12 +12,16 @@ import numpy as np
 import pytest
 
 import nnlab.exercises as exercises
-from nnlab.exercises import ch01, ch02, ch03, ch04, ch06, ch08, ch09, ch10
+from nnlab.exercises import ch01
 from nnlab.exercises._core import Case, Exercise, compare
 from student_bugs import catalogue, compile_bug
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = {"ch01": ch01, "ch02": ch02, "ch03": ch03, "ch04": ch04, "ch06": ch06, "ch08": ch08, "ch09": ch09, "ch10": ch10}
+# Every chapter with a graded notebook has an exercise module and a bug catalogue.
+CHAPTERS = {
+    f"ch{p.parent.name[:2]}": importlib.import_module(f"nnlab.exercises.ch{p.parent.name[:2]}")
+    for p in sorted((ROOT / "book").glob("*/graded.ipynb"))
+}
 
 
 def reference_solutions() -> dict[str, object]:
@@ -45,6 +50,7 @@ def _bug_params():
                 yield pytest.param(chapter, name, bug, id=f"{chapter}.{name}: {bug.name}")
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # wrong code may overflow: that is the bug
 @pytest.mark.parametrize("chapter, name, bug", _bug_params())
 def test_each_catalogued_bug_fails_with_a_message_that_points_at_it(chapter, name, bug):
     exercise = getattr(CHAPTERS[chapter], name)
