@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import nnlab
-import nnlab.exercises as exercises
+from nnlab import exercises
 from nnlab.exercises import ch10
 from nnlab.exercises._core import _copy_args, compare
 
@@ -65,7 +65,7 @@ def test_the_cases_cover_eval_mode_ties_and_runs_that_do_not_stop():
 def test_the_l2_gradient_is_what_weight_decay_adds():
     # SGD(weight_decay=lam) steps along dW + lam W: the exercise's answer is that gradient.
     case = ch10.l2_regularize.cases()[0]
-    loss, W, b, dW, db, lam = case.args
+    _, W, _, dW, db, lam = case.args
     _, dW_total, db_total = SOLUTIONS["l2_regularize"](*_copy_args(case.args))
     layer = nnlab.Linear(W.shape[1], W.shape[0])
     layer.weight.value[...] = W
