@@ -565,7 +565,10 @@ def report(case: Case, seconds: dict[str, list[float]], segment: int) -> dict[st
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per implementation")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads (same for all)")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="BLAS and torch threads, the same for all (default 1: stable on a shared machine)",
+    )
     parser.add_argument(
         "--segment", type=int, default=None,
         help="batches per turn when interleaving; 0: one epoch (default: 16 large, 0 small)",
