@@ -1,54 +1,14 @@
-"""Chapter 9's graded exercises: the reference solutions pass, the references (nnlab,
-central differences) agree, the diagnoses are right, the notebook grades every exercise."""
+"""Chapter 9's graded exercises: the diagnoses are wrong answers, the cases avoid ReLU's kink,
+the references are what nnlab builds. (Reference solutions, agreement of the references, the
+bug catalogue, the notebook's wiring and points, isolated grading: tests/test_exercises.py.)"""
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
-from student_bugs import catalogue, compile_bug
 
-from nnlab import exercises
 from nnlab.exercises import ch09
 from nnlab.exercises._core import _copy_args, compare
-
-ROOT = Path(__file__).resolve().parents[1]
-GRADED = ROOT / "book/09_residual/graded.ipynb"
-LESSON = ROOT / "book/09_residual/lesson.ipynb"
-
-
-def reference_solutions() -> dict[str, object]:
-    """The reference solutions, taken from the graded notebook itself (what nbval runs)."""
-    nb = json.loads(GRADED.read_text())
-    namespace: dict = {"np": np}
-    for cell in nb["cells"]:
-        if cell["metadata"].get("nbgrader", {}).get("solution"):
-            exec("".join(cell["source"]), namespace)
-    return {name: namespace[name] for name in ch09.EXERCISES}
-
-
-SOLUTIONS = reference_solutions()
-
-
-@pytest.mark.parametrize("name", sorted(ch09.EXERCISES))
-def test_reference_solution_passes(name, capsys):
-    ch09.EXERCISES[name].check(SOLUTIONS[name])
-    assert re.fullmatch(rf"✓ {name}: passed \(\d+ random cases\)\n", capsys.readouterr().out)
-
-
-@pytest.mark.parametrize("name", sorted(ch09.EXERCISES))
-def test_all_references_agree_on_every_case(name):
-    # The check demands agreement with every reference; if they disagreed, no answer could pass.
-    exercise = ch09.EXERCISES[name]
-    first = exercise.references[0][1]
-    for case in exercise.cases():
-        expected = first(*_copy_args(case.args))
-        for label, reference in exercise.references[1:]:
-            assert compare(expected, reference(*_copy_args(case.args)),
-                           item_names=exercise.output_names) is None, (label, case.describe())
 
 
 @pytest.mark.parametrize("name", sorted(ch09.EXERCISES))
@@ -95,52 +55,13 @@ def test_the_prenorm_reference_is_what_mlp_builds():
                                rtol=1e-12)
 
 
-def test_cases_are_reproducible_and_cover_several_shapes():
+def test_every_exercise_has_at_least_five_cases():
     for exercise in ch09.EXERCISES.values():
-        a, b = exercise.cases(), exercise.cases()
-        assert len(a) >= 5
-        for ca, cb in zip(a, b):
-            for x, y in zip(ca.args, cb.args):
-                np.testing.assert_array_equal(x, y)
-        assert len({c.describe() for c in a}) == len(a), exercise.name
+        assert len(exercise.cases()) >= 5, exercise.name
 
 
-def test_graded_solutions_are_refused_and_hints_are_tiered(capsys):
-    for exercise in ch09.EXERCISES.values():
-        assert len(exercise.hints) == 3
-        with pytest.raises(RuntimeError, match="graded exercise"):
-            exercise.solution()
+def test_the_last_hint_adds_the_skip_path(capsys):
     ch09.residual_backward.hint(3)
     assert "G + dZ @ W1" in capsys.readouterr().out
 
 
-def test_sections_named_by_the_checks_exist_in_the_lesson():
-    if not LESSON.exists():
-        pytest.skip("the chapter 9 lesson is not written yet")
-    headings = set()
-    for cell in json.loads(LESSON.read_text())["cells"]:
-        if cell["cell_type"] == "markdown":
-            for line in "".join(cell["source"]).splitlines():
-                if line.startswith("#"):
-                    headings.add(line.lstrip("#").strip())
-    for exercise in ch09.EXERCISES.values():
-        assert exercise.section in headings, (exercise.section, sorted(headings))
-
-
-def test_graded_notebook_checks_every_exercise_and_grades_it_in_isolation():
-    nb = json.loads(GRADED.read_text())
-    sources = ["".join(c["source"]) for c in nb["cells"]
-               if c["metadata"].get("nbgrader", {}).get("grade")]
-    for name in ch09.EXERCISES:
-        assert any(f"ch09.{name}.check({name})" in s and f'_grade("ch09.{name}", {name})' in s
-                   for s in sources), name
-    points = sum(c["metadata"]["nbgrader"].get("points", 0) for c in nb["cells"])
-    assert points == 10
-
-
-def test_grade_runs_the_same_check_in_a_separate_process(capsys):
-    exercises.grade("ch09.residual_jacobian", SOLUTIONS["residual_jacobian"])
-    assert capsys.readouterr().out.startswith("✓ residual_jacobian: passed the hidden tests")
-    with pytest.raises(AssertionError, match=r"the gradient of the skip path is missing"):
-        exercises.grade("ch09.residual_backward",
-                        compile_bug(catalogue("ch09")["residual_backward"][0], "residual_backward"))

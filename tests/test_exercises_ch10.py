@@ -1,53 +1,18 @@
-"""Chapter 10's graded exercises: the reference solutions pass, the two references agree,
-the notes name the bug they explain and nothing else, and grading runs in isolation.
-(The bug catalogue, tests/student_bugs/ch10.py, runs in tests/test_exercises.py.)"""
+"""Chapter 10's graded exercises: the cases cover what the rules turn on, the L2 gradient is
+weight decay's, the notes name the bug they explain and nothing else. (Reference solutions,
+agreement of the references, the bug catalogue and isolated grading: tests/test_exercises.py.)"""
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
+from exercise_support import reference_solutions
 
 import nnlab
-from nnlab import exercises
 from nnlab.exercises import ch10
-from nnlab.exercises._core import _copy_args, compare
+from nnlab.exercises._core import _copy_args
 
-ROOT = Path(__file__).resolve().parents[1]
-GRADED = ROOT / "book/10_capacity/graded.ipynb"
-LESSON = ROOT / "book/10_capacity/lesson.ipynb"
-
-
-def reference_solutions() -> dict[str, object]:
-    """The reference solutions, taken from the graded notebook itself (what nbval runs)."""
-    nb = json.loads(GRADED.read_text())
-    namespace: dict = {"np": np}
-    for cell in nb["cells"]:
-        if cell["metadata"].get("nbgrader", {}).get("solution"):
-            exec("".join(cell["source"]), namespace)
-    return {name: namespace[name] for name in ch10.EXERCISES}
-
-
-SOLUTIONS = reference_solutions()
-
-
-@pytest.mark.parametrize("name", sorted(ch10.EXERCISES))
-def test_reference_solution_passes(name, capsys):
-    ch10.EXERCISES[name].check(SOLUTIONS[name])
-    assert re.fullmatch(rf"✓ {name}: passed \(\d+ random cases\)\n", capsys.readouterr().out)
-
-
-@pytest.mark.parametrize("name", sorted(ch10.EXERCISES))
-def test_the_two_references_agree_on_every_case(name):
-    # The check demands agreement with both; if they disagreed, no answer could pass.
-    exercise = ch10.EXERCISES[name]
-    (_, first), (_, second) = exercise.references
-    for case in exercise.cases():
-        assert compare(first(*_copy_args(case.args)), second(*_copy_args(case.args)),
-                       item_names=exercise.output_names) is None, case.describe()
+SOLUTIONS = reference_solutions("ch10")
 
 
 def test_the_cases_cover_eval_mode_ties_and_runs_that_do_not_stop():
@@ -85,19 +50,3 @@ def test_a_note_is_added_only_when_it_explains_the_error():
     assert "Note:" not in str(info.value)
 
 
-def test_grading_runs_in_a_separate_process(capsys):
-    exercises.grade("ch10.early_stopping", SOLUTIONS["early_stopping"])
-    assert "passed the hidden tests" in capsys.readouterr().out
-
-
-def test_sections_named_by_the_checks_exist_in_the_lesson():
-    if not LESSON.exists():
-        pytest.skip("the chapter 10 lesson is not written yet")
-    headings = set()
-    for cell in json.loads(LESSON.read_text())["cells"]:
-        if cell["cell_type"] == "markdown":
-            for line in "".join(cell["source"]).splitlines():
-                if line.startswith("#"):
-                    headings.add(line.lstrip("#").strip())
-    for exercise in ch10.EXERCISES.values():
-        assert exercise.section in headings, (exercise.section, sorted(headings))
