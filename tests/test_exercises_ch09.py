@@ -18,7 +18,7 @@ def test_every_diagnosis_is_a_wrong_answer_on_every_case(name):
     exercise = ch09.EXERCISES[name]
     for case in exercise.cases()[:1]:  # the first case is the one with distinct widths
         expected = exercise.references[0][1](*_copy_args(case.args))
-        for wrong_answer, note in exercise.diagnoses:
+        for note, wrong_answer in exercise.diagnoses:
             assert compare(expected, wrong_answer(*_copy_args(case.args)),
                            item_names=exercise.output_names) is not None, note
 

@@ -10,7 +10,9 @@ get can never disagree.
 A check calls the student's function on every case, then compares each result with
 every reference (nnlab's implementation and, for gradients, finite differences). The
 first disagreement becomes an ``AssertionError`` that names the input shapes, what was
-expected, what was received, and the section of the book to re-read.
+expected, what was received, and the section of the book to re-read. When the wrong
+answer is a typical mistake (:meth:`Exercise.explain`), the message says which, on the line
+before the section to re-read.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Exercise", "Case", "Outcome", "call_safely", "compare", "describe_shape"]
+__all__ = ["Exercise", "Case", "ValueCase", "Outcome", "call_safely", "compare", "describe_shape"]
 
 # Tolerances for float64 answers computed in a different but equivalent order.
 RTOL = 1e-6
@@ -31,14 +33,32 @@ ATOL = 1e-8
 
 @dataclass(frozen=True)
 class Case:
-    """One set of arguments for the student's function, with a readable description."""
+    """One set of arguments for the student's function, with a readable description.
+
+    ``note`` says what is special about the input, e.g. "logits near +1000".
+    """
 
     args: tuple[Any, ...]
     names: tuple[str, ...]
+    note: str = ""
 
     def describe(self) -> str:
         """'X (4, 3), W (2, 3), b (2,)' - what a student needs to reproduce the input."""
-        return ", ".join(f"{n} {describe_shape(a)}" for n, a in zip(self.names, self.args))
+        described = ", ".join(f"{n} {describe_shape(a)}" for n, a in zip(self.names, self.args))
+        return f"{described} ({self.note})" if self.note else described
+
+
+@dataclass(frozen=True)
+class ValueCase(Case):
+    """A case whose arrays are described by their shape and its other arguments by value.
+
+    'w (3,), lr=0.1, shape=(300, 200)': for the numbers a student must see to reproduce
+    the input (a learning rate, a seed, a shape given as an argument).
+    """
+
+    def describe(self) -> str:
+        return ", ".join(f"{n} {describe_shape(a)}" if isinstance(a, np.ndarray) else f"{n}={a!r}"
+                         for n, a in zip(self.names, self.args))
 
 
 @dataclass(frozen=True)
@@ -160,6 +180,11 @@ class Exercise:
         With ``"raise"``, answers run under ``np.errstate(over=, invalid=, divide="raise")``,
         in the notebook and in the grader's runner alike, so an overflow that numpy would
         only warn about fails the check.
+    diagnoses : sequence of (str, callable)
+        Typical mistakes: ``(what it is, function computing it from the same arguments)``.
+        A wrong answer that equals one of them is told what it is (see :meth:`explain`).
+    note_format : str
+        How the explanation of a wrong answer reads in the message, e.g. ``"Note: {}."``.
     """
 
     name: str
@@ -172,6 +197,8 @@ class Exercise:
     solution_code: str = ""
     output_names: Sequence[str] = ()
     float_errors: str | None = None
+    diagnoses: Sequence[tuple[str, Callable[..., Any]]] = ()
+    note_format: str = "Your result equals {}."
 
     @property
     def id(self) -> str:
@@ -190,6 +217,31 @@ class Exercise:
     def reread(self) -> str:
         return f"Re-read chapter {self.chapter}, section '{self.section}'."
 
+    def expected(self, case: Case) -> Any:
+        """The right answer on ``case``, by the first reference (nnlab's own)."""
+        return self.references[0][1](*_copy_args(case.args))
+
+    def explain(self, case: Case, got: Any) -> str | None:
+        """What the wrong answer ``got`` on ``case`` is, if it is a typical mistake; else None.
+
+        By default: the first of ``diagnoses`` whose function returns ``got`` on the same
+        arguments. A chapter overrides this to recognise a mistake some other way (a
+        constant factor, rows that do not sum to one, ...).
+        """
+        with np.errstate(all="ignore"):  # a typical mistake may well overflow
+            for what, wrong in self.diagnoses:
+                if compare(wrong(*_copy_args(case.args)), got) is None:
+                    return what
+        return None
+
+    def _explanation_line(self, case: Case, got: Any) -> str:
+        """The line :meth:`explain` adds to the message, or "" if it has nothing to say."""
+        try:
+            explanation = self.explain(case, got)
+        except Exception:  # a malformed answer: the plain message says enough
+            return ""
+        return f"\n  {self.note_format.format(explanation)}" if explanation else ""
+
     def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
         """None if every outcome is right; otherwise the message that explains the first error."""
         for case, outcome in zip(cases, outcomes):
@@ -204,7 +256,8 @@ class Exercise:
                 problem = compare(expected, outcome.value, item_names=self.output_names)
                 if problem:
                     return (f"{self.name}: {problem}\n  on input {case.describe()}"
-                            f" (compared with {label}).\n  {self.reread()}")
+                            f" (compared with {label}).{self._explanation_line(case, outcome.value)}"
+                            f"\n  {self.reread()}")
         return None
 
     def check(self, answer: Callable[..., Any]) -> None:

@@ -35,16 +35,6 @@ SECTION_GRAD = "3.5 The gradient of softmax cross-entropy is p - y"
 SECTION_BCE = "3.4 Two classes: binary cross-entropy with logits"
 
 
-@dataclass(frozen=True)
-class NotedCase(Case):
-    """A case whose description also says what is special about it (e.g. huge logits)."""
-
-    note: str = ""
-
-    def describe(self) -> str:
-        return super().describe() + (f" ({self.note})" if self.note else "")
-
-
 @dataclass
 class DiagnosedExercise(Exercise):
     """An exercise whose failure message adds the likely cause of a wrong answer.
@@ -94,13 +84,13 @@ def _lse_cases(rng: np.random.Generator) -> list[Case]:
     ]
     # Large logits that lie close together: exp overflows to inf without the max shift,
     # although every probability is well away from 0.
-    cases.append(NotedCase((1000.0 + rng.normal(scale=2.0, size=(3, 4)),), ("Z",),
+    cases.append(Case((1000.0 + rng.normal(scale=2.0, size=(3, 4)),), ("Z",),
                            note="logits near +1000"))
     # Rows centred far apart and spread widely within each row: some probabilities
     # underflow to exactly 0, so log(softmax) is -inf, and a max taken over the whole
     # array (or the wrong axis) underflows whole rows.
     offsets = np.array([[800.0], [0.0], [-800.0], [300.0], [-50.0]])
-    cases.append(NotedCase((offsets + rng.normal(scale=300.0, size=(5, 3)),), ("Z",),
+    cases.append(Case((offsets + rng.normal(scale=300.0, size=(5, 3)),), ("Z",),
                            note="rows centred at -800 .. 800 with spread 300"))
     return cases
 
@@ -246,13 +236,13 @@ def _bce_cases(rng: np.random.Generator) -> list[Case]:
         y = rng.integers(0, 2, size=shape).astype(np.float64)
         cases.append(Case((z, y), ("z", "y")))
     # Soft targets: y may be any probability, not only 0 or 1.
-    cases.append(NotedCase((rng.normal(scale=2.0, size=(3, 2)), rng.uniform(0, 1, size=(3, 2))),
+    cases.append(Case((rng.normal(scale=2.0, size=(3, 2)), rng.uniform(0, 1, size=(3, 2))),
                            ("z", "y"), note="targets anywhere in [0, 1]"))
     # Confident logits, right and wrong: sigmoid rounds to exactly 0 or 1 and exp(-z)
     # overflows, so only the stable form stays finite.
     z = np.array([[800.0, -800.0], [-750.0, 750.0], [40.0, -40.0], [2.0, -3.0]])
     y = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
-    cases.append(NotedCase((z, y), ("z", "y"), note="logits up to +-800"))
+    cases.append(Case((z, y), ("z", "y"), note="logits up to +-800"))
     return cases
 
 

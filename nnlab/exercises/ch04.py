@@ -22,12 +22,13 @@ factor (a dropped 1/N, a missing 2), the message says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nnlab.activations import ReLU, Sigmoid, sigmoid
-from nnlab.exercises._core import Case, Exercise, Outcome, _copy_args, compare
+from nnlab.exercises._core import Case, Exercise
 from nnlab.gradcheck import numerical_gradient
 from nnlab.layers import Linear, Sequential
 from nnlab.losses import MSELoss
@@ -71,26 +72,14 @@ def _factor_note(expected: Any, got: Any, names: Sequence[str]) -> str | None:
     return None
 
 
+@dataclass
 class _GradientExercise(Exercise):
     """An Exercise whose message also names a constant factor that explains a wrong answer."""
 
-    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
-        problem = super().verdict(cases, outcomes)
-        if problem is None:
-            return None
-        names = tuple(self.output_names) or ("the result",)
-        for case, outcome in zip(cases, outcomes):  # find the case the message is about
-            if outcome.raised:
-                return problem
-            expected = self.references[0][1](*_copy_args(case.args))
-            failed = any(compare(reference(*_copy_args(case.args)), outcome.value, item_names=names)
-                         for _, reference in self.references)
-            if failed:
-                note = _factor_note(expected, outcome.value, names)
-                if note:
-                    return problem.replace(f"\n  {self.reread()}", f"\n  Note: {note}.\n  {self.reread()}")
-                return problem
-        return problem
+    note_format: str = "Note: {}."
+
+    def explain(self, case: Case, got: Any) -> str | None:
+        return _factor_note(self.expected(case), got, tuple(self.output_names) or ("the result",))
 
 
 # Every width differs from every other and from the batch size, so that a missing

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ import numpy as np
 
 from nnlab.activations import ReLU
 from nnlab.data import batches
-from nnlab.exercises._core import Case, Exercise
+from nnlab.exercises._core import Case, Exercise, ValueCase
 from nnlab.layers import Dropout, Linear, Sequential
 from nnlab.losses import CrossEntropyLoss
 from nnlab.module import Parameter
@@ -52,20 +52,6 @@ SECTION_ADAM = "5.7 Adam: momentum and RMSprop, with bias correction"
 SECTION_LOOP = "5.8 The training loop, written out"
 
 
-@dataclass(frozen=True)
-class _Case(Case):
-    """A case described by the shape of its arrays and the value of its scalars."""
-
-    def describe(self) -> str:
-        parts = []
-        for name, a in zip(self.names, self.args):
-            if isinstance(a, np.ndarray):
-                parts.append(f"{name} {tuple(a.shape)}")
-            else:
-                parts.append(f"{name}={a!r}")
-        return ", ".join(parts)
-
-
 @dataclass
 class _DiagnosedExercise(Exercise):
     """An exercise whose failure message adds the typical mistake that explains the answer.
@@ -76,19 +62,14 @@ class _DiagnosedExercise(Exercise):
     """
 
     mistakes: Callable[..., list[tuple[str, Any]]] | None = None
+    note_format: str = "Likely cause: {}."
 
-    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Any]) -> str | None:
-        for case, outcome in zip(cases, outcomes):
-            problem = super().verdict([case], [outcome])
-            if problem is None:
-                continue
-            if outcome.raised or self.mistakes is None:
-                return problem
-            for cause, result in self.mistakes(*case.args):
-                if _same(result, outcome.value):
-                    return problem.replace(
-                        f"\n  {self.reread()}", f"\n  Likely cause: {cause}.\n  {self.reread()}")
-            return problem
+    def explain(self, case: Case, got: Any) -> str | None:
+        if self.mistakes is None:
+            return None
+        for cause, result in self.mistakes(*case.args):
+            if _same(result, got):
+                return cause
         return None
 
 
@@ -115,7 +96,7 @@ def _momentum_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for shape, lr, mu in _MOMENTUM_SETTINGS:
         w, g, b = (rng.normal(size=shape) for _ in range(3))
-        cases.append(_Case((w, g, b, lr, mu), ("w", "grad", "velocity", "lr", "momentum")))
+        cases.append(ValueCase((w, g, b, lr, mu), ("w", "grad", "velocity", "lr", "momentum")))
     return cases
 
 
@@ -192,8 +173,8 @@ def _adam_cases(rng: np.random.Generator) -> list[Case]:
         else:
             m = 0.1 * rng.normal(size=shape)
             v = 0.01 * rng.random(size=shape) + m**2
-        cases.append(_Case((w, grad, m, v, t, lr, beta1, beta2, eps),
-                           ("w", "grad", "m", "v", "t", "lr", "beta1", "beta2", "eps")))
+        cases.append(ValueCase((w, grad, m, v, t, lr, beta1, beta2, eps),
+                               ("w", "grad", "m", "v", "t", "lr", "beta1", "beta2", "eps")))
     return cases
 
 
@@ -278,7 +259,7 @@ def _train_cases(rng: np.random.Generator) -> list[Case]:
                 _LR, _EPOCHS, batch_size, patience, seed)
         names = ("X", "y", "X_val", "y_val", "W1", "b1", "W2", "b2", "lr", "epochs",
                  "batch_size", "patience", "seed")
-        cases.append(_Case(args, names))
+        cases.append(ValueCase(args, names))
     return cases
 
 

@@ -78,29 +78,6 @@ def _network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], activa
     return Sequential(*layers[:-1])
 
 
-class _DiagnosingExercise(Exercise):
-    """An Exercise whose message adds the likely cause of a wrong answer (``_note``)."""
-
-    def _note(self, case: Case, expected: Any, got: Any) -> str | None:
-        return None
-
-    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
-        problem = super().verdict(cases, outcomes)
-        if problem is None:
-            return None
-        for case, outcome in zip(cases, outcomes):  # the case the message is about
-            if outcome.raised:
-                return problem
-            expected = self.references[0][1](*_copy_args(case.args))
-            if any(compare(reference(*_copy_args(case.args)), outcome.value,
-                           item_names=self.output_names) for _, reference in self.references):
-                note = self._note(case, expected, outcome.value)
-                if note:
-                    return problem.replace(f"\n  {self.reread()}", f"\n  Note: {note}.\n  {self.reread()}")
-                return problem
-        return problem
-
-
 def _as_float_vector(x: Any) -> np.ndarray | None:
     try:
         v = np.asarray(x, dtype=np.float64)
@@ -162,8 +139,9 @@ def _norm_numerical(X: np.ndarray, y: np.ndarray, weights: list[np.ndarray],
                      for m in linears])
 
 
-class _NormsExercise(_DiagnosingExercise):
-    def _note(self, case: Case, expected: Any, got: Any) -> str | None:
+class _NormsExercise(Exercise):
+    def explain(self, case: Case, got: Any) -> str | None:
+        expected = self.expected(case)
         got = _as_float_vector(got)
         if got is None or got.shape != expected.shape:
             return None
@@ -195,6 +173,7 @@ layer_gradient_norms = _NormsExercise(
     make_cases=_norm_cases,
     references=[("nnlab.diagnostics.gradient_norms", _norm_reference),
                 ("central differences of the loss, then the Frobenius norm", _norm_numerical)],
+    note_format="Note: {}.",
     hints=(
         "Forward: keep every layer's input H_{l-1} (H_0 = X) and the tanh outputs; the last layer "
         "has no tanh. The loss is nnlab.CrossEntropyLoss: the mean over the batch of "
@@ -255,12 +234,12 @@ def _jac_numerical(x: np.ndarray, weights: list[np.ndarray],
     return J, bound
 
 
-class _JacobianExercise(_DiagnosingExercise):
-    def _note(self, case: Case, expected: Any, got: Any) -> str | None:
+class _JacobianExercise(Exercise):
+    def explain(self, case: Case, got: Any) -> str | None:
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return None
         _, weights, _ = case.args
-        J, bound = expected
+        J, bound = self.expected(case)
         try:
             got_bound = float(got[1])
         except (TypeError, ValueError):
@@ -288,6 +267,7 @@ sigmoid_jacobian = _JacobianExercise(
                  _jac_reference),
                 ("central differences, and the spectral norm from eigvalsh(W^T W)", _jac_numerical)],
     output_names=("J", "bound"),
+    note_format="Note: {}.",
     hints=(
         "Go forward one layer at a time, z_l = W_l h_{l-1} + b_l, h_l = sigma(z_l), and keep the "
         "layer Jacobian J_l = diag(sigma'(z_l)) W_l, shape (d_l, d_{l-1}).",
@@ -349,7 +329,7 @@ def _diag_rules(norms: np.ndarray) -> tuple[float, str]:
     return ratio, "healthy"
 
 
-class _DiagnoseExercise(_DiagnosingExercise):
+class _DiagnoseExercise(Exercise):
     """Compares the ratio as a number and the verdict as a word."""
 
     def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:

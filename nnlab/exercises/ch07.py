@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from nnlab import init as nn_init
-from nnlab.exercises._core import Case, Exercise, Outcome
+from nnlab.exercises._core import Case, Exercise, Outcome, ValueCase
 from nnlab.exercises.ch02 import StrictExercise
 from nnlab.explore.ch07 import RELU_STD_FACTOR, predicted_preactivation_std
 
@@ -65,19 +65,11 @@ _KURTOSIS = {"normal": 3.0, "uniform": 1.8}
 _SHAPES = [(300, 200), (100, 600), (40, 2500), (600, 150)]
 
 
-@dataclass(frozen=True)
-class DrawCase(Case):
-    """A case whose arguments are a shape and a seed, described by value."""
-
-    def describe(self) -> str:
-        return ", ".join(f"{n}={a!r}" for n, a in zip(self.names, self.args))
-
-
 def _draw_cases(rng: np.random.Generator) -> list[Case]:
     seeds = [int(s) for s in rng.integers(0, 2**31, size=len(_SHAPES) + 1)]
-    cases: list[Case] = [DrawCase((shape, seed), ("shape", "rng")) for shape, seed in zip(_SHAPES, seeds)]
-    cases.append(DrawCase((_SHAPES[0], seeds[0]), ("shape", "rng")))
-    cases.append(DrawCase((_SHAPES[0], seeds[-1]), ("shape", "rng")))
+    cases: list[Case] = [ValueCase((shape, seed), ("shape", "rng")) for shape, seed in zip(_SHAPES, seeds)]
+    cases.append(ValueCase((_SHAPES[0], seeds[0]), ("shape", "rng")))
+    cases.append(ValueCase((_SHAPES[0], seeds[-1]), ("shape", "rng")))
     return cases
 
 
@@ -249,8 +241,8 @@ xavier_uniform = InitializerExercise(
 
 
 @dataclass(frozen=True)
-class ValueCase(Case):
-    """A case described by its values (small lists, numbers, strings) and array shapes."""
+class _PrintedCase(Case):
+    """A case described by its values, short arrays printed whole (they are random)."""
 
     def describe(self) -> str:
         parts = []
@@ -279,7 +271,7 @@ def _predicted_cases(rng: np.random.Generator) -> list[Case]:
             v = 2.0 / (n + n)
         else:
             v = rng.uniform(0.5, 3.0, size=len(n)) / n
-        cases.append(ValueCase((list(fan_ins), v, float(q0), activation), names))
+        cases.append(_PrintedCase((list(fan_ins), v, float(q0), activation), names))
     return cases
 
 

@@ -52,6 +52,10 @@ class _DiagnosedExercise(Exercise):
 
     diagnose: Diagnosis | None = None
     returns_cache: bool = False
+    note_format: str = "Likely cause: {}"
+
+    def explain(self, case: Case, got: Any) -> str | None:
+        return self.diagnose(case.args, got) if self.diagnose is not None else None
 
     def _judged(self, outcome: Outcome) -> Outcome | str:
         if outcome.raised or not self.returns_cache:
@@ -66,23 +70,13 @@ class _DiagnosedExercise(Exercise):
         return Outcome(value=value[0])
 
     def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
-        # Case by case, so that the diagnosis is made on the very input that failed.
         for case, outcome in zip(cases, outcomes):
             judged = self._judged(outcome)
             if isinstance(judged, str):
                 return f"{judged}.\n  {self.reread()}"
             problem = super().verdict([case], [judged])
-            if problem is None:
-                continue
-            cause = None
-            if self.diagnose is not None and not judged.raised:
-                try:
-                    cause = self.diagnose(case.args, judged.value)
-                except Exception:  # a result of the wrong type or shape: no diagnosis
-                    cause = None
-            if cause:
-                return problem.replace(f"\n  {self.reread()}", f"\n  Likely cause: {cause}\n  {self.reread()}")
-            return problem
+            if problem is not None:
+                return problem
         return None
 
 

@@ -22,14 +22,13 @@ statistics over the batch, ...), the message says which.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from nnlab.activations import ReLU
-from nnlab.exercises._core import Case, Exercise, Outcome, _copy_args, compare
+from nnlab.exercises._core import Case, Exercise
 from nnlab.gradcheck import numerical_gradient
 from nnlab.layers import Linear, Residual, Sequential
 from nnlab.normalization import LayerNorm
@@ -41,35 +40,6 @@ SECTION_GRADIENT = "9.2 The gradient of a residual block"
 SECTION_PRENORM = "9.5 Pre-norm residual blocks: the recipe"
 
 LN_EPS = 1e-5  # nnlab.LayerNorm's default, as torch.nn.LayerNorm's
-
-
-@dataclass
-class _DiagnosingExercise(Exercise):
-    """An Exercise that recognises typical wrong answers and says what they look like.
-
-    ``diagnoses`` is a list of ``(wrong_answer, note)``: ``wrong_answer(*args)`` computes
-    what a typical mistake returns; when the student's answer on the failing case equals
-    it, the message adds ``Note: <note>``.
-    """
-
-    diagnoses: Sequence[tuple[Callable[..., Any], str]] = field(default_factory=tuple)
-
-    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
-        problem = super().verdict(cases, outcomes)
-        if problem is None:
-            return None
-        for case, outcome in zip(cases, outcomes):  # the case the message is about
-            if outcome.raised:
-                return problem
-            if any(compare(reference(*_copy_args(case.args)), outcome.value,
-                           item_names=self.output_names) for _, reference in self.references):
-                for wrong_answer, note in self.diagnoses:
-                    if compare(wrong_answer(*_copy_args(case.args)), outcome.value,
-                               item_names=self.output_names) is None:
-                        return problem.replace(f"\n  {self.reread()}",
-                                               f"\n  Note: {note}.\n  {self.reread()}")
-                return problem
-        return problem
 
 
 def _linear(weight: np.ndarray, bias: np.ndarray) -> Linear:
@@ -143,7 +113,7 @@ def _backward_no_mask(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndar
     return G + dZ @ W1, dZ.T @ X, dZ.sum(axis=0), G.T @ H, G.sum(axis=0)
 
 
-residual_backward = _DiagnosingExercise(
+residual_backward = Exercise(
     name="residual_backward",
     chapter=9,
     section=SECTION_GRADIENT,
@@ -151,17 +121,18 @@ residual_backward = _DiagnosingExercise(
     references=[("nnlab.Residual(Sequential(Linear, ReLU, Linear)).backward", _backward_reference),
                 ("central differences of sum(G * Y)", _backward_numerical)],
     output_names=("dX", "dW1", "db1", "dW2", "db2"),
+    note_format="Note: {}.",
     diagnoses=[
-        (_with_dX(lambda dX, G: dX - G),
-         ("dX is exactly G short: the gradient of the skip path is missing (dY/dX = I + dF/dX, "
-          "so dX = G + the gradient through the branch)")),
-        (_with_dX(lambda dX, G: dX + G),
-         "dX is exactly G too large: the skip path's gradient G is counted twice"),
-        (_with_dX(lambda dX, G: G),
-         "dX is G alone: that is only the skip path; add the gradient through the branch"),
-        (_backward_no_mask,
-         ("this is what you get without the ReLU mask: the branch passes the gradient only where "
-          "X W1^T + b1 > 0")),
+        (("dX is exactly G short: the gradient of the skip path is missing (dY/dX = I + dF/dX, "
+          "so dX = G + the gradient through the branch)"),
+         _with_dX(lambda dX, G: dX - G)),
+        ("dX is exactly G too large: the skip path's gradient G is counted twice",
+         _with_dX(lambda dX, G: dX + G)),
+        ("dX is G alone: that is only the skip path; add the gradient through the branch",
+         _with_dX(lambda dX, G: G)),
+        (("this is what you get without the ReLU mask: the branch passes the gradient only where "
+          "X W1^T + b1 > 0"),
+         _backward_no_mask),
     ],
     hints=(
         ("Write the forward pass first and keep Z = X W1^T + b1 and H = relu(Z). The branch "
@@ -214,7 +185,7 @@ def _mask(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (W @ x + b > 0).astype(np.float64)
 
 
-residual_jacobian = _DiagnosingExercise(
+residual_jacobian = Exercise(
     name="residual_jacobian",
     chapter=9,
     section=SECTION_GRADIENT,
@@ -222,15 +193,16 @@ residual_jacobian = _DiagnosingExercise(
     references=[("nnlab.Residual(Sequential(Linear, ReLU)).backward, one row per output",
                  _jacobian_reference),
                 ("central differences of each output y_i", _jacobian_numerical)],
+    note_format="Note: {}.",
     diagnoses=[
-        (lambda x, W, b: _mask(x, W, b)[:, None] * W,
-         "this is df/dx alone: the identity I of the skip path is missing"),
-        (lambda x, W, b: _jacobian_reference(x, W, b).T,
-         "this is the transpose of the Jacobian: J[i, j] must be dy_i/dx_j (row = output)"),
-        (lambda x, W, b: np.eye(x.shape[0]) + W,
-         "this is I + W: the ReLU's derivative is missing (a unit that is off passes nothing)"),
-        (lambda x, W, b: np.eye(x.shape[0]) + W * _mask(x, W, b)[None, :],
-         "the ReLU mask is applied to the columns of W; relu'(z_i) belongs to output i, a row"),
+        ("this is df/dx alone: the identity I of the skip path is missing",
+         lambda x, W, b: _mask(x, W, b)[:, None] * W),
+        ("this is the transpose of the Jacobian: J[i, j] must be dy_i/dx_j (row = output)",
+         lambda x, W, b: _jacobian_reference(x, W, b).T),
+        ("this is I + W: the ReLU's derivative is missing (a unit that is off passes nothing)",
+         lambda x, W, b: np.eye(x.shape[0]) + W),
+        ("the ReLU mask is applied to the columns of W; relu'(z_i) belongs to output i, a row",
+         lambda x, W, b: np.eye(x.shape[0]) + W * _mask(x, W, b)[None, :]),
     ],
     hints=(
         ("y = x + f(x) with f(x) = relu(W x + b). The Jacobian of a sum is the sum of the "
@@ -280,30 +252,31 @@ def _branch(N: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(N @ W.T + b, 0.0)
 
 
-prenorm_block = _DiagnosingExercise(
+prenorm_block = Exercise(
     name="prenorm_block",
     chapter=9,
     section=SECTION_PRENORM,
     make_cases=_prenorm_cases,
     references=[("nnlab.Residual(Sequential(LayerNorm, Linear, ReLU))", _prenorm_reference)],
+    note_format="Note: {}.",
     diagnoses=[
-        (lambda X, g, be, W, b: _layer_norm(X + _branch(X, W, b), g, be),
-         ("this is the post-norm block LayerNorm(X + relu(X W^T + b)); pre-norm normalises the "
-          "input of the branch and leaves the skip path untouched")),
-        (lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, axis=0), W, b),
-         ("the statistics were taken over the batch (axis 0), as batch norm does; layer norm "
-          "normalises each example (row) over its features (axis 1)")),
-        (lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, ddof=1), W, b),
-         "the variance is the unbiased one (ddof=1); layer norm divides by d (np.var's default)"),
-        (lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, eps=0.0), W, b),
-         ("eps is missing: layer norm divides by sqrt(var + eps) with eps = 1e-5, which matters "
-          "when a row's variance is small")),
-        (lambda X, g, be, W, b: _branch(_layer_norm(X, g, be), W, b),
-         "the skip connection is missing: add X"),
-        (lambda X, g, be, W, b: _layer_norm(X, g, be) + _branch(_layer_norm(X, g, be), W, b),
-         "the skip path carries the normalised X; it must carry X itself"),
-        (lambda X, g, be, W, b: X + _branch(_layer_norm(X, np.ones_like(g), np.zeros_like(be)), W, b),
-         "gamma and beta are not used: layer norm ends with gamma * x_hat + beta"),
+        (("this is the post-norm block LayerNorm(X + relu(X W^T + b)); pre-norm normalises the "
+          "input of the branch and leaves the skip path untouched"),
+         lambda X, g, be, W, b: _layer_norm(X + _branch(X, W, b), g, be)),
+        (("the statistics were taken over the batch (axis 0), as batch norm does; layer norm "
+          "normalises each example (row) over its features (axis 1)"),
+         lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, axis=0), W, b)),
+        ("the variance is the unbiased one (ddof=1); layer norm divides by d (np.var's default)",
+         lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, ddof=1), W, b)),
+        (("eps is missing: layer norm divides by sqrt(var + eps) with eps = 1e-5, which matters "
+          "when a row's variance is small"),
+         lambda X, g, be, W, b: X + _branch(_layer_norm(X, g, be, eps=0.0), W, b)),
+        ("the skip connection is missing: add X",
+         lambda X, g, be, W, b: _branch(_layer_norm(X, g, be), W, b)),
+        ("the skip path carries the normalised X; it must carry X itself",
+         lambda X, g, be, W, b: _layer_norm(X, g, be) + _branch(_layer_norm(X, g, be), W, b)),
+        ("gamma and beta are not used: layer norm ends with gamma * x_hat + beta",
+         lambda X, g, be, W, b: X + _branch(_layer_norm(X, np.ones_like(g), np.zeros_like(be)), W, b)),
     ],
     hints=(
         ("Three steps: normalise each row of X (layer norm, with gamma and beta), send the "

@@ -23,13 +23,12 @@ the training loss, counting from 1, the last epoch), the message says which.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nnlab.exercises._core import Case, Exercise, Outcome, _copy_args, compare, describe_shape
+from nnlab.exercises._core import Case, Exercise, describe_shape
 from nnlab.gradcheck import numerical_gradient
 from nnlab.layers import Dropout, Linear
 from nnlab.optim import SGD
@@ -58,32 +57,6 @@ class _ValueCase(Case):
             else:
                 parts.append(f"{name} {describe_shape(arg)}")
         return ", ".join(parts)
-
-
-class _DiagnosingExercise(Exercise):
-    """An Exercise whose message adds the likely cause of a wrong answer (``_note``)."""
-
-    def _note(self, case: Case, expected: Any, got: Any) -> str | None:
-        return None
-
-    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
-        problem = super().verdict(cases, outcomes)
-        if problem is None:
-            return None
-        for case, outcome in zip(cases, outcomes):  # the case the message is about
-            if outcome.raised:
-                return problem
-            if any(compare(reference(*_copy_args(case.args)), outcome.value,
-                           item_names=self.output_names) for _, reference in self.references):
-                expected = self.references[0][1](*_copy_args(case.args))
-                try:
-                    note = self._note(case, expected, outcome.value)
-                except Exception:  # a malformed answer: the plain message says enough
-                    note = None
-                if note:
-                    return problem.replace(f"\n  {self.reread()}", f"\n  Note: {note}.\n  {self.reread()}")
-                return problem
-        return problem
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -134,8 +107,8 @@ def _l2_numerical(loss: float, W: np.ndarray, b: np.ndarray, dW: np.ndarray, db:
     return loss + penalty(W), dW + numerical_gradient(penalty, W.copy()), db.copy()
 
 
-class _L2Exercise(_DiagnosingExercise):
-    def _note(self, case: Case, expected: Any, got: Any) -> str | None:
+class _L2Exercise(Exercise):
+    def explain(self, case: Case, got: Any) -> str | None:
         got = _triple(got)
         if got is None:
             return None
@@ -172,6 +145,7 @@ l2_regularize = _L2Exercise(
                  _l2_reference),
                 ("central differences of the penalty", _l2_numerical)],
     output_names=("total", "dW_total", "db_total"),
+    note_format="Note: {}.",
     hints=(
         "Three things to return: the penalised loss, the penalised weight gradient and the bias "
         "gradient. Only the weights W are penalised; the bias b is not.",
@@ -223,8 +197,8 @@ def _dropout_numerical(x: np.ndarray, grad_out: np.ndarray, p: float, seed: int,
     return _dropout_layer(p, seed, training)(x), numerical_gradient(f, x.copy())
 
 
-class _DropoutExercise(_DiagnosingExercise):
-    def _note(self, case: Case, expected: Any, got: Any) -> str | None:
+class _DropoutExercise(Exercise):
+    def explain(self, case: Case, got: Any) -> str | None:
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return None
         x, grad_out, p, seed, training = case.args
@@ -265,6 +239,7 @@ dropout = _DropoutExercise(
     references=[("nnlab.Dropout(p, rng=np.random.default_rng(seed))", _dropout_reference),
                 ("central differences through the same mask", _dropout_numerical)],
     output_names=("y", "grad_x"),
+    note_format="Note: {}.",
     hints=(
         "Draw the random numbers once: u = np.random.default_rng(seed).random(x.shape). A unit "
         "is kept where u >= p (p is the probability of DROPPING it).",
@@ -356,12 +331,12 @@ def _early_rule(train_loss: np.ndarray, val_loss: np.ndarray, patience: int) -> 
     return best, len(val_loss)
 
 
-class _EarlyExercise(_DiagnosingExercise):
-    def _note(self, case: Case, expected: Any, got: Any) -> str | None:
+class _EarlyExercise(Exercise):
+    def explain(self, case: Case, got: Any) -> str | None:
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return None
         train_loss, val_loss, patience = case.args
-        best, run = expected
+        best, run = self.expected(case)
         try:
             got_best, got_run = int(got[0]), int(got[1])
         except (TypeError, ValueError):
@@ -399,6 +374,7 @@ early_stopping = _EarlyExercise(
     references=[("nnlab.fit(..., patience=patience) replaying these curves", _early_reference),
                 ("the rule of the exercise", _early_rule)],
     output_names=("best_epoch", "epochs_run"),
+    note_format="Note: {}.",
     hints=(
         "Walk through the epochs in order, as training would, keeping the best validation loss "
         "so far, its epoch, and how many epochs in a row have not improved on it.",
