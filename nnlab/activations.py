@@ -236,7 +236,7 @@ def gelu_grad(z: np.ndarray, approximate: str = "none") -> np.ndarray:
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """softmax(z)_i = exp(z_i) / sum_j exp(z_j), along ``axis``. Same shape as z. See chapter 2.
+    """softmax(z)_i = exp(z_i) / sum_j exp(z_j), along ``axis``. Same shape as z. See chapter 3.
 
     Subtracting max_j z_j first leaves the result unchanged (it cancels in the ratio)
     but makes every exponent <= 0: nothing overflows, and softmax([1000, 0]) = [1, 0].
@@ -246,7 +246,7 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """log softmax(z)_i = z_i - log sum_j exp(z_j), along ``axis``; all <= 0. See chapter 2.
+    """log softmax(z)_i = z_i - log sum_j exp(z_j), along ``axis``; all <= 0. See chapter 3.
 
     The log-sum-exp is computed as m + log sum_j exp(z_j - m) with m = max_j z_j, so it
     neither overflows nor takes the log of an underflowed 0: log_softmax([1000, 0]) is
@@ -260,7 +260,7 @@ def softmax_backward(s: np.ndarray, grad_out: np.ndarray, axis: int = -1) -> np.
     """Jacobian-vector product of softmax: dL/dz = s * (g - sum_j g_j s_j), along ``axis``.
 
     ``s`` is the softmax output, ``grad_out`` = g = dL/ds, both the same shape. This is
-    J^T g with J = diag(s) - s s^T, without ever forming the C x C Jacobian. See chapter 2.
+    J^T g with J = diag(s) - s s^T, without ever forming the C x C Jacobian. See chapter 3.
     """
     return s * (grad_out - (grad_out * s).sum(axis=axis, keepdims=True))
 
@@ -402,7 +402,7 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    """softmax along ``dim``: each slice along it becomes a probability vector. See chapter 2.
+    """softmax along ``dim``: each slice along it becomes a probability vector. See chapter 3.
 
     For classification, feed logits to :class:`nnlab.CrossEntropyLoss` instead: it
     fuses log-softmax with the loss, which is both more stable and cheaper.

@@ -26,7 +26,7 @@ from nnlab.explore.ch10 import (
     train_regressor,
 )
 
-GRID_FILE = Path(__file__).resolve().parents[1] / "book/10_capacity/capacity_grid.npz"
+GRID_FILE = Path(__file__).resolve().parents[1] / "nnlab/_data/capacity_grid.npz"
 X01 = np.linspace(0.0, 1.0, 2**10 + 1).reshape(-1, 1)  # every kink of t^k (k <= 9) is a grid point
 
 

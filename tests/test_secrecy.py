@@ -1,9 +1,15 @@
 """The public site never shows a graded notebook's reference solutions or hidden tests.
 
-Builds the book (the ``built_book`` fixture) and searches everything under ``_build/``
-(HTML, ``_sources``, downloadable notebooks, the search index, ``jupyter_execute``,
-doctrees) for every line of every solution region and hidden-test region of every
-``book/*/graded*.ipynb``; the task text and the visible checks must be there.
+Two ways an answer could get out, tested separately:
+
+- **through the build**: the graded notebook's solution or hidden-test regions reaching
+  anything under ``_build/`` (HTML, ``_sources``, downloadable notebooks, the search index,
+  ``jupyter_execute``, doctrees). The site is built (``built_book`` fixture) and searched
+  for every telling line of those regions; the task text and the visible checks must be
+  there. A line that a page of the book publishes on purpose (a lesson's derivation, the
+  instructors' page showing nbgrader's markers) is teaching material, not a leak, and is
+  left to the second test;
+- **through a lesson**: a page of the book that gives away most of a graded answer.
 """
 
 from __future__ import annotations
@@ -54,6 +60,31 @@ def secret_lines(path: Path) -> set[str]:
     return secrets
 
 
+def taught_lines() -> dict[str, set[str]]:
+    """Each public page of the book (not a graded notebook) as a set of stripped lines."""
+    pages = {}
+    for path in sorted((ROOT / "book").rglob("*")):
+        if path.suffix not in {".md", ".ipynb"} or path.name.startswith("graded") or path.name == "CONTRIBUTING.md":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".ipynb":
+            text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+        pages[str(path.relative_to(ROOT))] = {line.strip() for line in text.splitlines()}
+    return pages
+
+
+def solution_regions(path: Path) -> dict[str, list[str]]:
+    """The telling lines of each solution region of a graded notebook, by grade_id."""
+    nb = nbformat.read(path, as_version=4)
+    regions = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            lines = _regions(cell.source, "BEGIN SOLUTION", "END SOLUTION")
+            regions[meta["grade_id"]] = [l for l in lines if len(l) >= 10 and "SOLUTION" not in l]
+    return regions
+
+
 def public_lines(path: Path) -> set[str]:
     """The task headings and the visible check calls: these must be on the site."""
     nb = nbformat.read(path, as_version=4)
@@ -84,7 +115,8 @@ def test_there_is_a_graded_notebook_with_secrets():
 
 def test_no_solution_or_hidden_test_anywhere_in_the_built_site(built_book):
     build_dir = Path(built_book).parent
-    secrets = {line: path for path in GRADED for line in secret_lines(path)}
+    taught = set().union(*taught_lines().values())
+    secrets = {line: path for path in GRADED for line in secret_lines(path) if line not in taught}
     # Also as they look inside a JSON string (an .ipynb or the search index).
     escaped = {json.dumps(line)[1:-1]: line for line in secrets}
     leaks = []
@@ -118,3 +150,20 @@ def test_the_search_would_find_a_leak():
         texts = searchable_forms(path)
         for line in secret_lines(path):
             assert any(json.dumps(line)[1:-1] in t or line in t for t in texts), (path, line)
+
+
+@pytest.mark.parametrize("path", GRADED, ids=[p.parent.name for p in GRADED])
+def test_no_lesson_gives_away_a_graded_answer(path):
+    # A lesson may share an idiom with an answer (``mu = x.mean(axis=0)``); it must not
+    # contain a good part of a graded solution, even reworded around a few lines (names of
+    # variables differ between a lesson and an answer, so a third already says a lot).
+    pages = taught_lines()
+    for grade_id, lines in solution_regions(path).items():
+        if len(lines) < 3:
+            continue
+        for page, page_lines in pages.items():
+            shared = [line for line in lines if line in page_lines]
+            assert len(shared) < 2 or len(shared) <= len(lines) / 3, (
+                f"{page} contains {len(shared)} of the {len(lines)} lines of the reference "
+                f"solution of {path.parent.name}/{grade_id}: {shared}"
+            )

@@ -19,6 +19,8 @@ See chapter 10.
 
 from __future__ import annotations
 
+import importlib.resources
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,8 +218,14 @@ class CapacityGrid:
                  seeds=self.seeds, epochs=self.epochs, train=self.train, val=self.val, test=self.test)
 
     @classmethod
-    def load(cls, path: str | Path) -> CapacityGrid:
-        """Read a grid written by :meth:`save`."""
+    def load(cls, path: str | Path | None = None) -> CapacityGrid:
+        """Read a grid written by :meth:`save`; by default the one shipped with nnlab.
+
+        The shipped grid (``nnlab/_data/capacity_grid.npz``) is what chapter 10's explorer
+        shows; ``tests/test_explore_ch10.py`` recomputes one of its cells to keep it honest.
+        """
+        if path is None:
+            path = importlib.resources.files("nnlab") / "_data" / "capacity_grid.npz"
         with np.load(path) as f:
             return cls(tuple(int(v) for v in f["widths"]), tuple(int(v) for v in f["depths"]),
                        tuple(float(v) for v in f["decays"]), tuple(int(v) for v in f["seeds"]),
