@@ -13,7 +13,7 @@ JUPYTER_BOOK := $(PYTHON) -c "from jupyter_book.cli.main import main; main()"
 setup: setup-python
 
 setup-python:
-	$(PIP) install --quiet -r requirements.txt torch==2.13.0 -e .
+	$(PIP) install --quiet --root-user-action=ignore -r requirements.txt torch==2.13.0 -e .
 
 # Debian's Chromium for the browser test; skipped (the test then skips) where apt is unavailable.
 setup-browser:
