@@ -93,6 +93,7 @@ class Linear(Module):
         self.weight = Parameter(weight.astype(dtype, copy=False))
         self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
         self._x: np.ndarray | None = None
+        self._grad_buffer: np.ndarray | None = None
 
     def forward(self, x: Any) -> np.ndarray:
         """z = x W^T + b. x: ``(batch, in_features)`` -> ``(batch, out_features)``."""
@@ -121,7 +122,12 @@ class Linear(Module):
         if self._x is None:
             raise self._no_forward_error()
         g = check_grad_out(self, grad_out, (self._x.shape[0], self.out_features))
-        self.weight.grad += g.T @ self._x
+        # g^T x goes into a buffer kept from step to step, then is added: a fresh array of
+        # the weight's size every step would cost page faults that rival the matmul itself.
+        if self._grad_buffer is None:
+            self._grad_buffer = np.empty_like(self.weight.grad)
+        np.matmul(g.T, self._x, out=self._grad_buffer)
+        self.weight.grad += self._grad_buffer
         if self.bias is not None:
             self.bias.grad += g.sum(axis=0)
         return g @ self.weight.value if input_grad else None
