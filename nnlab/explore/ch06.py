@@ -44,6 +44,7 @@ __all__ = [
     "deep_network",
     "diagnose",
     "digits_batch",
+    "draw_layer_panels",
     "draw_profile",
     "layer_profile",
 ]
@@ -279,8 +280,56 @@ def layer_profile(
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
-    # A log axis cannot show 0; exact zeros (zero init) are left out and said in words.
-    return np.where(values > 0, values, np.nan)
+    # A log axis cannot show 0 (zero init) or inf (an overflow): those points are left
+    # out and said in words.
+    return np.where((values > 0) & np.isfinite(values), values, np.nan)
+
+
+def draw_layer_panels(
+    ax: Any,
+    act_std: np.ndarray,
+    grad_norms: np.ndarray,
+    *,
+    left_title: str,
+    right_title: str,
+) -> tuple[Any, Any]:
+    """Replace ``ax`` by two log-scale panels: std of h^(l) and ||dL/dW^(l)||_F per layer.
+
+    ``act_std`` has one entry per hidden layer (depth - 1), ``grad_norms`` one per Linear
+    layer (depth). Exact zeros cannot sit on a log axis: they are left out and said in
+    words. Returns the two Axes (left, right), so a caller may add to them (chapter 7
+    draws its prediction on the left). Used by the explorers of chapters 6 and 7.
+    """
+    fig = ax.figure
+    grid = ax.get_subplotspec().subgridspec(1, 2, wspace=0.35)
+    ax.remove()
+    left, right = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+
+    hidden = np.arange(1, len(act_std) + 1)
+    std = _positive(np.asarray(act_std))
+    left.plot(hidden, std, marker="o", markersize=3, color="C0", label="measured")
+    left.set_yscale("log")
+    left.set_xlabel("hidden layer l")
+    left.set_ylabel(r"std of $h^{(l)}$")
+    left.set_title(left_title, fontsize="medium")
+    if np.all(np.isnan(std)):
+        left.text(0.5, 0.5, "exactly 0 in every layer", transform=left.transAxes, ha="center")
+
+    layers = np.arange(1, len(grad_norms) + 1)
+    grads = _positive(np.asarray(grad_norms))
+    right.plot(layers, grads, marker="o", markersize=3, color="C3")
+    right.set_yscale("log")
+    right.set_xlabel("Linear layer l")
+    right.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_F$")
+    right.set_title(right_title, fontsize="medium")
+    if np.all(np.isnan(grads)):
+        right.text(0.5, 0.5, "exactly 0 in every layer", transform=right.transAxes, ha="center")
+    elif np.any(np.isnan(grads)):
+        zero = ", ".join(str(i) for i in layers[np.isnan(grads)][:6])
+        more = ", ..." if np.isnan(grads).sum() > 6 else ""
+        right.text(0.03, 0.05, f"exactly 0 in layer(s) {zero}{more}", transform=right.transAxes,
+                   fontsize="small")
+    return left, right
 
 
 def draw_profile(
@@ -300,32 +349,11 @@ def draw_profile(
     See chapter 6.
     """
     profile = layer_profile(depth, activation, init, norm, residual)
-    fig = ax.figure
-    grid = ax.get_subplotspec().subgridspec(1, 2, wspace=0.35)
-    ax.remove()
-    left, right = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-
-    hidden = np.arange(1, depth)
-    std = _positive(profile.act_std)
-    left.plot(hidden, std, marker="o", markersize=3, color="C0")
-    left.set_yscale("log")
-    left.set_xlabel("hidden layer l")
-    left.set_ylabel(r"std of $h^{(l)}$")
-    left.set_title(f"activations ({activation}, {init})", fontsize="medium")
-    if np.all(np.isnan(std)):
-        left.text(0.5, 0.5, "exactly 0 in every layer", transform=left.transAxes, ha="center")
-
-    layers = np.arange(1, depth + 1)
-    grads = _positive(profile.grad_norms)
-    right.plot(layers, grads, marker="o", markersize=3, color="C3")
-    right.set_yscale("log")
-    right.set_xlabel("Linear layer l")
-    right.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_F$")
-    right.set_title(f"gradients: ratio {profile.ratio:.1e}, {profile.verdict}", fontsize="medium")
-    if np.all(np.isnan(grads)):
-        right.text(0.5, 0.5, "exactly 0 in every layer", transform=right.transAxes, ha="center")
-    elif np.any(np.isnan(grads)):
-        zero = ", ".join(str(i) for i in layers[np.isnan(grads)][:6])
-        right.text(0.03, 0.05, f"exactly 0 in layer(s) {zero}", transform=right.transAxes,
-                   fontsize="small")
+    draw_layer_panels(
+        ax,
+        profile.act_std,
+        profile.grad_norms,
+        left_title=f"activations ({activation}, {init})",
+        right_title=f"gradients: ratio {profile.ratio:.1e}, {profile.verdict}",
+    )
     return profile

@@ -26,7 +26,15 @@ import numpy as np
 
 from nnlab._checks import check_positive_int, check_real
 from nnlab.diagnostics import activation_stats, gradient_norms
-from nnlab.explore.ch06 import INITS, N_INPUTS, WIDTH, deep_network, diagnose, digits_batch
+from nnlab.explore.ch06 import (
+    INITS,
+    N_INPUTS,
+    WIDTH,
+    deep_network,
+    diagnose,
+    digits_batch,
+    draw_layer_panels,
+)
 from nnlab.layers import Linear
 from nnlab.losses import CrossEntropyLoss
 
@@ -248,37 +256,16 @@ def draw_init(
     :class:`InitProfile` that was drawn. See chapter 7.
     """
     profile = init_profile(scheme, activation, depth, gain)
-    fig = ax.figure
-    grid = ax.get_subplotspec().subgridspec(1, 2, wspace=0.35)
-    ax.remove()
-    left, right = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
     label = scheme if gain == 1.0 else f"{scheme} x {gain:g}"
-
-    hidden = np.arange(1, depth)
-    std = _positive(profile.act_std)
-    left.plot(hidden, std, marker="o", markersize=3, color="C0", label="measured")
+    left, _ = draw_layer_panels(
+        ax,
+        profile.act_std,
+        profile.grad_norms,
+        left_title=f"activations ({activation}, {label})",
+        right_title=f"gradients: {profile.verdict}",
+    )
     if activation == "relu":
+        hidden = np.arange(1, depth)
         left.plot(hidden, _positive(profile.predicted_std), ls="--", color="0.3", label="predicted")
         left.legend(fontsize="small", loc="best")
-    left.set_yscale("log")
-    left.set_xlabel("hidden layer l")
-    left.set_ylabel(r"std of $h^{(l)}$")
-    left.set_title(f"activations ({activation}, {label})", fontsize="medium")
-    if np.all(np.isnan(std)):
-        left.text(0.5, 0.5, "exactly 0 in every layer", transform=left.transAxes, ha="center")
-
-    layers = np.arange(1, depth + 1)
-    grads = _positive(profile.grad_norms)
-    right.plot(layers, grads, marker="o", markersize=3, color="C3")
-    right.set_yscale("log")
-    right.set_xlabel("Linear layer l")
-    right.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_F$")
-    right.set_title(f"gradients: {profile.verdict}", fontsize="medium")
-    if np.all(np.isnan(grads)):
-        right.text(0.5, 0.5, "exactly 0 in every layer", transform=right.transAxes, ha="center")
-    elif np.any(np.isnan(grads)):
-        zero = ", ".join(str(i) for i in layers[np.isnan(grads)][:6])
-        more = ", ..." if np.isnan(grads).sum() > 6 else ""
-        right.text(0.03, 0.05, f"0 in layer(s) {zero}{more}", transform=right.transAxes,
-                   fontsize="small")
     return profile
