@@ -67,6 +67,28 @@ class Student:
     bugs: list[str] = field(default_factory=list)
 
 
+def bug_students(exercises: list[str], ref: dict[str, str], full: dict[str, float],
+                 bugs: dict, depth: int) -> dict[str, Student]:
+    """Submissions carrying the first ``depth`` bugs of each exercise's catalogue.
+
+    In each notebook half the exercises carry a bug and the other half are right, so each
+    bug must cost exactly its own exercise's points: bug k of the even-numbered exercises
+    in ``bugs{k}a``, of the odd-numbered ones in ``bugs{k}b``.
+    """
+    students = {}
+    for k in range(depth):
+        for parity in (0, 1):
+            sources, expected, names = dict(ref), dict(full), []
+            for i, name in enumerate(exercises):
+                if i % 2 == parity and k < len(bugs[name]):
+                    sources[name] = bugs[name][k].source
+                    expected[name] = 0
+                    names.append(f"{name}: {bugs[name][k].name}")
+            if names:
+                students[f"bugs{k}{'ab'[parity]}"] = Student(sources, expected, bugs=names)
+    return students
+
+
 def make_students(release: Path) -> dict[str, Student]:
     ref = {name: reference_source(name) for name in EXERCISES}
     full = dict(POINTS)
@@ -74,19 +96,8 @@ def make_students(release: Path) -> dict[str, Student]:
         "reference": Student(ref, full),
         "untouched": Student({}, {n: 0 for n in EXERCISES}),
     }
-    # The bug catalogue: in each notebook half the exercises carry a bug and the other
-    # half are right, so each bug must cost exactly its own exercise's points.
     bugs = catalogue("ch01")
-    for k in range(max(len(b) for b in bugs.values())):
-        for parity in (0, 1):
-            sources, expected, names = dict(ref), dict(full), []
-            for i, name in enumerate(EXERCISES):
-                if i % 2 == parity and k < len(bugs[name]):
-                    sources[name] = bugs[name][k].source
-                    expected[name] = 0
-                    names.append(f"{name}: {bugs[name][k].name}")
-            if names:
-                students[f"bugs{k}{'ab'[parity]}"] = Student(sources, expected, bugs=names)
+    students.update(bug_students(EXERCISES, ref, full, bugs, max(len(b) for b in bugs.values())))
 
     loops = dict(ref)
     loops["linear_forward"] = "while True:\n    pass\n" + ref["linear_forward"]

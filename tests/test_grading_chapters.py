@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from student_bugs import catalogue
-from test_grading import Student, nbgrader, solution_cells, write_submission
+from test_grading import Student, bug_students, nbgrader, solution_cells, write_submission
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -72,16 +72,9 @@ def run(request, tmp_path_factory) -> ChapterRun:
     bugs = catalogue(key)
     assert set(bugs) == set(exercises), f"{key}: the bug catalogue must cover every exercise"
     depth = max(len(b) for b in bugs.values())
-    for k in range(depth if BUGS_PER_EXERCISE is None else min(depth, BUGS_PER_EXERCISE)):
-        for parity in (0, 1):
-            sources, expected, names = dict(ref), dict(full), []
-            for i, name in enumerate(exercises):
-                if i % 2 == parity and k < len(bugs[name]):
-                    sources[name] = bugs[name][k].source
-                    expected[name] = 0
-                    names.append(f"{name}: {bugs[name][k].name}")
-            if names:
-                students[f"bugs{k}{'ab'[parity]}"] = Student(sources, expected, bugs=names)
+    if BUGS_PER_EXERCISE is not None:
+        depth = min(depth, BUGS_PER_EXERCISE)
+    students.update(bug_students(exercises, ref, full, bugs, depth))
 
     course = tmp_path_factory.mktemp(f"course-{key}")
     config = (ROOT / "nbgrader_config.py").read_text()
