@@ -14,6 +14,7 @@ a single, deterministic output that strict nbval can compare.
 from __future__ import annotations
 
 import io
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -56,10 +57,12 @@ class Explorer(ipywidgets.VBox):
         draw: Callable[..., Any],
         controls: dict[str, Any],
         *,
+        alt: str,
         figsize: tuple[float, float],
         dpi: int,
     ) -> None:
         self._draw = draw
+        self._alt = alt
         self._figsize = figsize
         self._dpi = dpi
         self._fixed: dict[str, Any] = {}
@@ -89,12 +92,18 @@ class Explorer(ipywidgets.VBox):
 
     def redraw(self, change: Any = None) -> None:
         """Draw the figure for the current values into :attr:`image`."""
-        self.image.value = render_png(self._draw, self.values(), figsize=self._figsize, dpi=self._dpi)
+        values = self.values()
+        self.image.value = render_png(self._draw, values, figsize=self._figsize, dpi=self._dpi)
+
+    def alt_text(self) -> str:
+        """The alt text of the figure for the current values of the controls."""
+        return self._alt.format(**self.values())
 
 
 def explorer(
     draw: Callable[..., Any],
     *,
+    alt: str,
     figsize: tuple[float, float] = (6.0, 3.2),
     dpi: int = 80,
     **controls: Any,
@@ -110,6 +119,10 @@ def explorer(
         Size of the figure in inches.
     dpi : int
         Resolution of the figure (modest, so that notebooks stay small).
+    alt : str
+        The figure's alt text, written by the author: what the figure shows and what to
+        read from it. A template formatted with the current values of the controls, e.g.
+        ``"Fit of a width-{width} network: ..."``; every ``{name}`` must be a control.
     **controls
         One per keyword argument of ``draw``: an ipywidgets widget, or an
         abbreviation as for ``ipywidgets.interact`` (``(1, 64, 1)`` is an integer
@@ -123,4 +136,12 @@ def explorer(
     """
     if not controls:
         raise ValueError("explorer expected at least one control (e.g. width=(1, 64, 1)); got none")
-    return Explorer(draw, controls, figsize=figsize, dpi=dpi)
+    if not isinstance(alt, str) or not alt.strip():
+        raise TypeError(f"explorer expected alt, the figure's alt text, as a non-empty str; got {alt!r}")
+    names = {field for _, field, _, _ in string.Formatter().parse(alt) if field}
+    unknown = sorted(names - set(controls))
+    if unknown:
+        raise ValueError(
+            f"explorer's alt text names {unknown}, which are not controls; the controls are {sorted(controls)}"
+        )
+    return Explorer(draw, controls, alt=alt, figsize=figsize, dpi=dpi)

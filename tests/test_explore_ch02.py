@@ -110,6 +110,7 @@ def test_works_inside_the_widget_explorer() -> None:
 
     widget = explorer(
         draw_activation,
+        alt="test figure",
         figsize=(8, 3),
         activation=ipywidgets.Dropdown(options=list(ACTIVATIONS), value="tanh"),
         target=ipywidgets.fixed("sine"),

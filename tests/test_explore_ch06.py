@@ -162,7 +162,7 @@ def test_works_inside_the_widget_explorer():
     from nnlab.widgets import explorer
 
     widget = explorer(
-        draw_profile, figsize=(8, 3),
+        draw_profile, alt="test figure", figsize=(8, 3),
         activation=list(ACTIVATIONS), init=list(INITS), norm=list(NORMS),
         residual=False, depth=ipywidgets.IntSlider(value=10, min=2, max=30),
     )

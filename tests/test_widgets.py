@@ -23,7 +23,7 @@ def test_controls_call_draw_with_their_values() -> None:
         calls.append((width, target, scale, type(ax).__name__))
         ax.plot([0, 1], [0, width * scale])
 
-    w = explorer(draw, width=(1, 64, 1), target=["sine", "step"], scale=ipywidgets.fixed(2.0))
+    w = explorer(draw, alt="fit of width {width}", width=(1, 64, 1), target=["sine", "step"], scale=ipywidgets.fixed(2.0))
     assert isinstance(w, Explorer) and isinstance(w, ipywidgets.VBox)
     slider, dropdown = w.controls["width"], w.controls["target"]
     assert isinstance(slider, ipywidgets.IntSlider) and (slider.min, slider.max) == (1, 64)
@@ -44,7 +44,7 @@ def test_controls_call_draw_with_their_values() -> None:
 
 
 def test_explorer_over_the_chapter_1_fit() -> None:
-    w = explorer(draw_fit, width=ipywidgets.IntSlider(value=8, min=1, max=64), target=ipywidgets.fixed("sine"))
+    w = explorer(draw_fit, alt="fit of width {width}", width=ipywidgets.IntSlider(value=8, min=1, max=64), target=ipywidgets.fixed("sine"))
     assert list(w.controls) == ["width"]
     assert w.values() == {"target": "sine", "width": 8}
     assert bytes(w.image.value) == render_png(draw_fit, {"width": 8, "target": "sine"}, figsize=(6.0, 3.2), dpi=80)
@@ -62,7 +62,7 @@ def test_draw_errors_propagate_from_construction() -> None:
         raise ValueError("bad width")
 
     with pytest.raises(ValueError, match="bad width"):
-        explorer(draw, width=(1, 4, 1))
+        explorer(draw, alt="x", width=(1, 4, 1))
     assert plt.get_fignums() == []
 
 
@@ -72,4 +72,4 @@ def test_draw_errors_propagate_from_construction() -> None:
 )
 def test_bad_controls_are_named(controls: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        explorer(lambda ax, **kw: None, **controls)
+        explorer(lambda ax, **kw: None, alt="x", **controls)
