@@ -257,10 +257,12 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def softmax_backward(s: np.ndarray, grad_out: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Jacobian-vector product of softmax: dL/dz = s * (g - sum_j g_j s_j), along ``axis``.
+    """Vector-Jacobian product of softmax: dL/dz = s * (g - sum_j g_j s_j), along ``axis``.
 
     ``s`` is the softmax output, ``grad_out`` = g = dL/ds, both the same shape. This is
-    J^T g with J = diag(s) - s s^T, without ever forming the C x C Jacobian. See chapter 3.
+    g^T J (= J^T g = J g, since J is symmetric) with J = ds/dz = diag(s) - s s^T, the
+    reverse-mode step of backpropagation, without ever forming the C x C Jacobian.
+    See chapter 3 (the softmax Jacobian, derived).
     """
     return s * (grad_out - (grad_out * s).sum(axis=axis, keepdims=True))
 

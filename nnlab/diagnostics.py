@@ -5,6 +5,8 @@ before it is trained: do the activations keep a healthy spread from layer to lay
 do they collapse to zero, saturate, or die? And does the gradient reach the first layer,
 or does it shrink (or grow) geometrically on the way back? :func:`activation_stats`
 answers the first, :func:`gradient_norms` and :func:`gradient_ratio` the second.
+Chapter 4 asks what backpropagation costs in memory: :func:`cached_bytes` adds up what
+the forward pass keeps for the backward pass.
 
 Everything here is pure computation; :mod:`nnlab.plot` draws the pictures.
 """
@@ -21,7 +23,7 @@ from nnlab._checks import as_array
 from nnlab.layers import Linear, Residual, Sequential
 from nnlab.module import Module
 
-__all__ = ["LayerStats", "activation_stats", "gradient_norms", "gradient_ratio"]
+__all__ = ["LayerStats", "activation_stats", "gradient_norms", "gradient_ratio", "cached_bytes"]
 
 # Thresholds used by the book: a unit is saturated where the derivative of its
 # activation function is nearly zero (tanh' = 1 - a^2 < 0.02, sigmoid' = a(1-a) < 0.01).
@@ -227,3 +229,60 @@ def gradient_ratio(model: Module, loss_fn: Any, X: Any, y: Any, *, training: boo
     if last == 0.0:
         return float("nan") if first == 0.0 else float("inf")
     return first / last
+
+
+# Arrays a module keeps from step to step whose size is a parameter's, not the batch's:
+# workspaces, not values cached for the backward pass.
+_WORKSPACES = frozenset({"_grad_buffer"})
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (``a`` itself unless it is a view)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def cached_bytes(module: Module) -> int:
+    """Bytes of the arrays that ``module`` and its sub-modules keep for the backward pass.
+
+    After a forward pass every module holds what its ``backward`` needs (``Linear`` its
+    input, ``Tanh`` and ``Sigmoid`` their output, ``ReLU`` its mask, ...). This sums the
+    ``nbytes`` of those arrays: every private numpy array attribute of every module in
+    ``module.modules()``, parameters, buffers and step-to-step workspaces
+    (``Linear``'s weight-gradient buffer) excluded. A block of memory is counted once,
+    however many modules hold it: ``Linear`` caches as its input the very array the
+    activation before it returned and cached, and a view counts as the array it views.
+
+    For an MLP of depth L on a batch of N examples the result grows as
+    N x (d_0 + d_1 + ... + d_{L-1}) x itemsize: batch times depth. See chapter 4
+    (the memory cost of backpropagation).
+
+    Parameters
+    ----------
+    module : Module
+        A layer, a network or a loss, usually right after its forward pass.
+
+    Returns
+    -------
+    int
+        The number of bytes (0 before any forward pass).
+    """
+    if not isinstance(module, Module):
+        raise TypeError(f"cached_bytes expected an nnlab Module; got {type(module).__name__}")
+    seen: set[int] = set()
+    total = 0
+    for m in module.modules():
+        for name, value in vars(m).items():
+            if (
+                not name.startswith("_")
+                or name in _WORKSPACES
+                or name in m._buffer_names
+                or not isinstance(value, np.ndarray)
+            ):
+                continue
+            root = _root(value)
+            if id(root) not in seen:
+                seen.add(id(root))
+                total += root.nbytes
+    return total

@@ -16,7 +16,7 @@ import pytest
 import nnlab
 from nnlab.data import Standardizer
 from nnlab.datasets import load_digits
-from nnlab.diagnostics import LayerStats, activation_stats, gradient_norms, gradient_ratio
+from nnlab.diagnostics import LayerStats, activation_stats, cached_bytes, gradient_norms, gradient_ratio
 
 SIZES = [64] + [32] * 19 + [10]
 SEEDS = [0, 1, 2]
@@ -228,3 +228,62 @@ def test_gradient_norms_without_linear_layers():
     with pytest.raises(ValueError, match="no Linear layer"):
         gradient_norms(nnlab.Sequential(nnlab.Tanh()), nnlab.MSELoss(), np.ones((2, 2)),
                        np.ones((2, 2)))
+
+
+# --- cached_bytes: the memory the forward pass keeps for the backward pass ----------------
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+@pytest.mark.parametrize("widths", [[3, 2], [4, 8, 6, 2], [5] + [16] * 6 + [3]])
+def test_cached_bytes_of_a_tanh_mlp_is_batch_times_the_widths(batch_size, widths):
+    """Linear caches its input; Tanh its output, the next Linear's input: one array per layer."""
+    net = nnlab.mlp(widths, activation="tanh", rng=0)
+    assert cached_bytes(net) == 0  # nothing cached before a forward pass
+    net(np.ones((batch_size, widths[0])))
+    assert cached_bytes(net) == 8 * batch_size * sum(widths[:-1])
+
+
+def test_cached_bytes_counts_relu_masks_and_float32():
+    net = nnlab.mlp([4, 8, 6, 2], rng=0, dtype=np.float32)
+    net(np.ones((10, 4), dtype=np.float32))
+    # float32 activations (4 bytes) and a boolean mask (1 byte) per hidden unit.
+    assert cached_bytes(net) == 4 * 10 * (4 + 8 + 6) + 1 * 10 * (8 + 6)
+
+
+def test_cached_bytes_doubles_with_the_batch_and_grows_with_the_depth():
+    def measure(depth, n):
+        net = nnlab.mlp([8] + [32] * (depth - 1) + [1], activation="tanh", rng=0)
+        net(np.zeros((n, 8)))
+        return cached_bytes(net)
+
+    assert measure(4, 64) == 2 * measure(4, 32)
+    assert measure(8, 32) - measure(4, 32) == 4 * 32 * 32 * 8  # four more hidden layers of 32
+
+
+def test_cached_bytes_ignores_parameters_workspaces_and_buffers():
+    layer = nnlab.Linear(5, 3, rng=0)
+    x = np.ones((4, 5))
+    layer(x)
+    layer.backward(np.ones((4, 3)))  # creates the weight-gradient workspace
+    assert cached_bytes(layer) == x.nbytes
+    bn = nnlab.BatchNorm1d(3)
+    bn(np.arange(12.0).reshape(4, 3))
+    assert cached_bytes(bn) == (4 * 3 + 3) * 8  # x_hat and 1/std, not the running statistics
+
+
+def test_cached_bytes_counts_shared_memory_once():
+    net = nnlab.Sequential(nnlab.Identity(), nnlab.Linear(6, 2, rng=0))
+    X = np.ones((10, 6))
+    net(X[2:5])  # Linear caches a view: the array it views is what stays in memory
+    assert cached_bytes(net) == X.nbytes
+
+
+def test_cached_bytes_of_a_loss():
+    criterion = nnlab.CrossEntropyLoss()
+    criterion(np.zeros((4, 3)), np.array([0, 1, 2, 0]))
+    assert cached_bytes(criterion) >= 4 * 3 * 8  # the log-probabilities
+
+
+def test_cached_bytes_rejects_what_is_not_a_module():
+    with pytest.raises(TypeError, match="cached_bytes expected an nnlab Module; got ndarray"):
+        cached_bytes(np.ones(3))

@@ -116,3 +116,15 @@ def test_fast_enough_for_a_slider():
         render_png(draw_logits, {"z0": 1.0, "z1": 2.0, "z2": -3.0, "label": 2}, figsize=(6, 3.2), dpi=80)
         times.append(time.perf_counter() - start)
     assert min(times) < 0.5
+
+
+def test_the_three_kinds_of_bar_differ_in_more_than_colour():
+    fig, ax = plt.subplots()
+    try:
+        draw_logits(ax, 2.0, -1.0, 0.5, 0)
+        groups = [ax.patches[3 * i] for i in range(3)]
+        assert len({p.get_hatch() for p in groups}) == 3  # a hatch per kind, not colour alone
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            "p = softmax(z)", "onehot(y)", "gradient p - onehot(y)"]
+    finally:
+        plt.close(fig)

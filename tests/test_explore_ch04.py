@@ -143,3 +143,24 @@ def test_fast_enough_for_a_slider() -> None:
         assert min(times) < 0.5
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("k", [0, 4, 7, 12])
+def test_every_label_is_readable_at_the_lessons_size(k) -> None:
+    """At least 9 pt at the size the lesson shows the figure (8 in wide at 80 dpi: 640 px,
+    which the page does not shrink), and no two numbers or node names overlap."""
+    fig, ax = plt.subplots(figsize=(8, 4.6), dpi=80)
+    try:
+        draw_backprop(ax, k)
+        fig.tight_layout()
+        fig.canvas.draw()
+        texts = [t for t in ax.texts if t.get_text()] + [ax.title]
+        assert min(t.get_fontsize() for t in texts) >= 9
+        renderer = fig.canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not a.overlaps(b), (a, b)
+        assert fig.get_size_inches()[0] * fig.dpi <= 640
+    finally:
+        plt.close(fig)

@@ -98,13 +98,18 @@ def draw_logits(ax: Any, z0: float, z1: float, z2: float, label: int = 0) -> Log
     state = logit_state([z0, z1, z2], label)
     classes = np.arange(3)
     width = 0.27
-    ax.bar(classes - width, state.probabilities, width, color="C0", label="p = softmax(z)")
-    ax.bar(classes, state.one_hot, width, color="0.75", label="onehot(y)")
-    ax.bar(classes + width, state.gradient, width, color="C3", label="gradient p - onehot(y)")
+    # Fill and hatch differ as well as colour, so the three kinds of bar are told apart
+    # without colour (and the legend names them).
+    ax.bar(classes - width, state.probabilities, width, color="C0", edgecolor="black",
+           label="p = softmax(z)")
+    ax.bar(classes, state.one_hot, width, color="white", edgecolor="0.35", hatch="///",
+           label="onehot(y)")
+    ax.bar(classes + width, state.gradient, width, color="C1", edgecolor="black", hatch="..",
+           label="gradient p - onehot(y)")
     ax.axhline(0.0, color="black", lw=0.8)
     ax.set_xticks(classes, [f"class {k}\nz = {v:+.1f}" for k, v in enumerate(state.logits)])
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel("value")
     ax.set_title(f"true class {label}: loss = -log p_{label} = {state.loss:.3f}")
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(loc="lower left")
     return state

@@ -23,21 +23,35 @@ from nnlab._checks import check_real
 from nnlab.examples import tiny_network
 from nnlab.losses import MSELoss
 
-__all__ = ["NODES", "LEAVES", "Step", "backprop_steps", "graph_state", "draw_backprop"]
+__all__ = ["NODES", "LEAVES", "COLUMNS", "Step", "backprop_steps", "graph_state", "draw_backprop"]
 
 #: Every node of the graph: its inputs (the nodes it is computed from) and where it is drawn.
 NODES: dict[str, dict[str, Any]] = {
-    "x": {"inputs": (), "pos": (0.0, 2.0)},
+    "x": {"inputs": (), "pos": (0.0, 2.6)},
     "W1": {"inputs": (), "pos": (0.0, 1.0)},
-    "b1": {"inputs": (), "pos": (0.0, 0.0)},
-    "z1": {"inputs": ("x", "W1", "b1"), "pos": (1.6, 1.0)},
-    "h1": {"inputs": ("z1",), "pos": (3.2, 1.0)},
-    "W2": {"inputs": (), "pos": (3.2, 2.2)},
-    "b2": {"inputs": (), "pos": (3.2, -0.2)},
-    "yhat": {"inputs": ("h1", "W2", "b2"), "pos": (4.8, 1.0)},
-    "y": {"inputs": (), "pos": (4.8, 2.2)},
-    "L": {"inputs": ("yhat", "y"), "pos": (6.4, 1.0)},
+    "b1": {"inputs": (), "pos": (0.0, -0.6)},
+    "z1": {"inputs": ("x", "W1", "b1"), "pos": (2.35, 1.0)},
+    "h1": {"inputs": ("z1",), "pos": (3.95, 1.0)},
+    "W2": {"inputs": (), "pos": (3.95, 2.6)},
+    "b2": {"inputs": (), "pos": (3.95, -0.6)},
+    "yhat": {"inputs": ("h1", "W2", "b2"), "pos": (5.45, 1.0)},
+    "y": {"inputs": (), "pos": (5.45, 2.6)},
+    "L": {"inputs": ("yhat", "y"), "pos": (7.15, 1.0)},
 }
+
+#: Where a node's numbers go, so that no arrow crosses them: the top row writes its value
+#: and gradient above the node, the bottom row below it, the middle row the value above
+#: and the gradient below; yhat and L, whose arrows come in from the upper left, write
+#: theirs to the right.
+_PLACE = {"x": "above", "W2": "above", "y": "above", "b1": "below", "b2": "below"}
+_RIGHT = ("yhat", "L")
+
+#: Column vectors of the maths, stored as rows (1, 2) by nnlab: drawn as columns.
+COLUMNS = ("x", "z1", "h1", "b1")
+
+#: Font sizes (points) of the drawing: at the book's dpi and the lesson's figure width the
+#: figure is shown at its own size, so these are the sizes the reader sees (at least 9 pt).
+FONT_NODE, FONT_NUMBERS, FONT_TITLE = 12, 11, 11
 
 #: The nodes known before the forward pass starts: the data and the parameters.
 LEAVES = ("x", "W1", "b1", "W2", "b2", "y")
@@ -148,17 +162,21 @@ def graph_state(steps: list[Step], k: int) -> dict[str, dict[str, np.ndarray | N
     return state
 
 
-def _fmt(a: np.ndarray) -> str:
+def _fmt(a: np.ndarray, column: bool = False) -> str:
+    """Numbers of a node, one line per row; a column vector one entry per line."""
     a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 0 or a.size == 1:
+    if a.size == 1:
         return f"{a.item():.4f}"
-    if a.ndim == 2 and a.shape[0] > 1:
-        return "\n".join("[" + ", ".join(f"{v:.3f}" for v in row) + "]" for row in a)
-    return "[" + ", ".join(f"{v:.3f}" for v in a.ravel()) + "]"
+    if column:
+        return "\n".join(f"{v:.3f}" for v in a.ravel())
+    return "\n".join(" ".join(f"{v:6.3f}" for v in row) for row in np.atleast_2d(a))
 
 
 def draw_backprop(ax: Any, k: int, x: Any = (1.0, 0.5), y: float = 1.0) -> list[Step]:
-    """Draw the graph with every value (blue) and gradient (red) known after ``k`` steps.
+    """Draw the graph with every value and gradient (marked "grad") known after ``k`` steps.
+
+    Values are drawn in colour C0, gradients in colour C1 and prefixed "grad"; column vectors of the maths (x, z1, h1, b1) as columns. The fonts
+    are at least 11 pt (:data:`FONT_NUMBERS`), readable at the lesson's size of 8 x 4.6 in.
 
     The node computed by step ``k`` is outlined, and the arrows it used are highlighted:
     in the forward pass the arrows from its inputs, in the backward pass the arrows from
@@ -176,7 +194,7 @@ def draw_backprop(ax: Any, k: int, x: Any = (1.0, 0.5), y: float = 1.0) -> list[
                 (current.phase == "forward" and current.node == node)
                 or (current.phase == "backward" and current.node == src)
             )
-            color = ("C0" if current.phase == "forward" else "C3") if active else "0.75"
+            color = ("C0" if current.phase == "forward" else "C1") if active else "0.75"
             (x0, y0), (x1, y1) = NODES[src]["pos"], spec["pos"]
             # A gradient flows against the arrow: draw the active backward edge reversed.
             backward = active and current.phase == "backward"
@@ -184,24 +202,38 @@ def draw_backprop(ax: Any, k: int, x: Any = (1.0, 0.5), y: float = 1.0) -> list[
             ax.annotate("", xy=end, xytext=start, arrowprops=dict(
                 arrowstyle="-|>", color=color, lw=2.2 if active else 1.0, shrinkA=16, shrinkB=16))
 
+    numbers = dict(textcoords="offset points", multialignment="right",
+                   fontsize=FONT_NUMBERS, family="monospace")
+    line = 1.25 * FONT_NUMBERS  # points per line of numbers
     for node, spec in NODES.items():
         px, py = spec["pos"]
         is_current = current is not None and current.node == node
-        edge = ("C0" if current.phase == "forward" else "C3") if is_current else "0.4"
-        ax.text(px, py, node, ha="center", va="center", fontsize=10, fontweight="bold",
-                bbox=dict(boxstyle="round,pad=0.35", fc="white", ec=edge, lw=2.5 if is_current else 1.0))
+        edge = ("C0" if current.phase == "forward" else "C1") if is_current else "0.4"
+        ax.text(px, py, node, ha="center", va="center", fontsize=FONT_NODE, fontweight="bold",
+                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec=edge, lw=2.5 if is_current else 1.0))
         value, grad = state[node]["value"], state[node]["grad"]
+        place = _PLACE.get(node, "split")
+        # The value next to the node; the gradient on the other side, or beyond the value.
+        value_text = _fmt(value, node in COLUMNS) if value is not None else ""
+        value_up = place != "below"
+        dx, ha = (10, "left") if node in _RIGHT else (0, "center")
         if value is not None:
-            ax.text(px, py + 0.28, _fmt(value), ha="center", va="bottom", fontsize=7, color="C0")
+            ax.annotate(value_text, (px, py), xytext=(dx, 12 if value_up else -12), ha=ha,
+                        va="bottom" if value_up else "top", color="C0", **numbers)
         if grad is not None:
-            ax.text(px, py - 0.28, "grad " + _fmt(grad), ha="center", va="top", fontsize=7, color="C3")
+            # "grad" in front, not the colour alone, tells a gradient from a value.
+            grad_up = place == "above"
+            gap = 12 + (line * (value_text.count("\n") + 1) + 2 if place != "split" else 0)
+            ax.annotate("grad " + _fmt(grad, node in COLUMNS), (px, py),
+                        xytext=(dx, gap if grad_up else -gap), ha=ha, va="bottom" if grad_up else "top",
+                        color="C1", **numbers)
 
     if current is None:
         title = f"step 0 of {len(steps)}: only the data and the parameters are known"
     else:
         title = f"step {k} of {len(steps)} ({current.phase}): {current.rule}"
-    ax.set_title(title, fontsize=10)
-    ax.set_xlim(-0.7, 7.1)
-    ax.set_ylim(-0.9, 2.9)
+    ax.set_title(title, fontsize=FONT_TITLE)
+    ax.set_xlim(-0.9, 8.1)
+    ax.set_ylim(-1.6, 3.5)
     ax.set_axis_off()
     return steps
