@@ -213,35 +213,72 @@ class Residual(Module):
 
     The Jacobian is dy/dx = I + df/dx, so the gradient reaching x is the sum of the
     gradient through the skip path (unchanged) and the one through f (chapter 9).
-    f must map ``(batch, d)`` to ``(batch, d)``.
+
+    A block that changes the width cannot add x to f(x). With ``shortcut``, a module
+    P on the skip path (He et al.'s "option B" projection, usually
+    ``Linear(d_in, d_out, bias=False)``), the block computes y = P(x) + f(x), and the
+    gradient reaching x is the sum of the two paths' gradients, P^T g + J_f^T g.
+
+    Parameters
+    ----------
+    module : Module
+        The branch f, ``(batch, d_in)`` -> ``(batch, d_out)``.
+    shortcut : Module or None
+        The skip path P, ``(batch, d_in)`` -> ``(batch, d_out)``; None (the default)
+        is the identity, which requires d_out = d_in.
+
+    Shapes: input ``(batch, d_in)``, output ``(batch, d_out)``. See chapter 9.
     """
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module, shortcut: Module | None = None) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"Residual expected a Module; got {type(module).__name__}")
+        if shortcut is not None and not isinstance(shortcut, Module):
+            raise TypeError(
+                f"Residual expected shortcut to be a Module or None; got {type(shortcut).__name__}"
+            )
         self.module = module
+        self.shortcut = shortcut
         self._out_shape: tuple[int, ...] | None = None
 
     def forward(self, x: Any) -> np.ndarray:
+        """y = x + f(x), or P(x) + f(x) with a shortcut. ``(batch, d_in)`` -> ``(batch, d_out)``."""
         x = as_array(x, repr(self))
         fx = self.module(x)
-        if fx.shape != x.shape:
+        if self.shortcut is None:
+            if fx.shape != x.shape:
+                raise ValueError(
+                    f"Residual expected its module to keep the input shape {x.shape}; "
+                    f"{type(self.module).__name__} returned {fx.shape}. A block that changes "
+                    f"the width needs a projection on the skip path, e.g. "
+                    f"Residual(module, shortcut=Linear({x.shape[-1]}, {fx.shape[-1]}, bias=False))"
+                )
+            self._out_shape = x.shape
+            return x + fx
+        px = self.shortcut(x)
+        if px.shape != fx.shape:
             raise ValueError(
-                f"Residual expected its module to keep the input shape {x.shape}; "
-                f"{type(self.module).__name__} returned {fx.shape}"
+                f"Residual expected its shortcut and its module to return the same shape; "
+                f"{type(self.shortcut).__name__} returned {px.shape} and "
+                f"{type(self.module).__name__} returned {fx.shape} for input {x.shape}"
             )
-        self._out_shape = x.shape
-        return x + fx
+        self._out_shape = fx.shape
+        return px + fx
 
     def backward(self, grad_out: Any, input_grad: bool = True) -> np.ndarray | None:
+        """dL/dx = g + J_f^T g, or P^T g + J_f^T g with a shortcut: the two paths add up."""
         if self._out_shape is None:
             raise self._no_forward_error()
         grad_out = check_grad_out(self, grad_out, self._out_shape)
         grad_through_f = self.module.backward(grad_out, input_grad=input_grad)
+        if self.shortcut is None:
+            grad_through_skip = grad_out  # the identity path: dy/dx = I
+        else:
+            # P^T g; P's own parameters get their gradients even when dL/dx is not wanted.
+            grad_through_skip = self.shortcut.backward(grad_out, input_grad=input_grad)
         if not input_grad:
             return None
-        grad_through_skip = grad_out  # the identity path: dy/dx = I
         return grad_through_skip + grad_through_f
 
 

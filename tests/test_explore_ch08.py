@@ -114,7 +114,7 @@ def test_either_norm_tames_tanh_with_naive_init():
 
 
 def test_layer_norm_with_sigmoid_makes_every_example_look_the_same():
-    """Between-example spread of the last hidden layer: BatchNorm ~0.21, LayerNorm < 1e-4,
+    """Between-example spread of the last hidden layer: BatchNorm ~0.21, LayerNorm ~4e-9,
     while LayerNorm keeps the within-example spread at ~0.2."""
     batch = example_spread("sigmoid", "Xavier", "batch", 20)
     layer = example_spread("sigmoid", "Xavier", "layer", 20)
@@ -149,4 +149,26 @@ def test_draw_batchnorm_graph_has_the_three_paths_from_x():
     assert ("x", "mu") in edges and ("x", "xc") in edges and ("xc", "var") in edges
     assert ("mu", "xc") in edges and ("s", "xhat") in edges
     assert len(ax.patches) + len(ax.texts) > len(edges)
+    plt.close(fig)
+
+
+def test_layer_norm_needs_spread_between_examples_not_a_zero_mean():
+    """ReLU is not zero-centred (mean ~0.4), yet with LayerNorm its spread between examples
+    stays a steady fraction (~0.3) of its mean; sigmoid's ratio falls ~3x per layer to ~1e-8."""
+    relu = example_spread("relu", "He", "layer", 20)
+    sigmoid = example_spread("sigmoid", "Xavier", "layer", 20)
+    tanh = example_spread("tanh", "Xavier", "layer", 20)
+    assert relu.mean.shape == relu.between.shape == (19,)
+    assert relu.mean[-1] > 0.2
+    assert (relu.between / relu.mean)[-5:].min() > 0.1
+    assert (sigmoid.between / sigmoid.mean)[-1] < 1e-6
+    assert np.all(np.abs(tanh.mean) < 0.1 * tanh.between)
+    assert norm_profiles("relu", "He", 20)["layer"].verdict == "healthy"
+
+
+def test_draw_norm_comparison_tells_lines_apart_without_colour():
+    fig, ax = plt.subplots()
+    draw_norm_comparison(ax, "tanh", "Xavier", 4)
+    styles = {(line.get_linestyle(), line.get_marker()) for line in ax.lines}
+    assert len(styles) == 3
     plt.close(fig)

@@ -158,3 +158,13 @@ def test_recipe_network_is_pre_norm_residual_with_a_final_layer_norm():
     assert recipe_network(10, final_norm=False)[-1].in_features == 32
     X = np.random.default_rng(0).normal(size=(5, 64))
     assert net(X).shape == (5, 10)
+
+
+def test_figures_tell_their_series_apart_without_colour():
+    fig, (left, right) = plt.subplots(1, 2)
+    draw_gradient_flow(left, 5, "tanh", "none")
+    assert len({(line.get_linestyle(), line.get_marker()) for line in left.get_lines()}) == 2
+    draw_paths(right, 6, 0.5)
+    hatched = [patch for patch in right.patches if patch.get_hatch()]
+    assert len(hatched) == 1  # the plain network's bar, k = L
+    plt.close(fig)

@@ -85,6 +85,13 @@ MODULES: dict[str, ModuleCase] = {
         lambda r: nnlab.Residual(nnlab.Sequential(nnlab.Linear(4, 4, rng=r), nnlab.Tanh())),
         lambda r: normal(r, (5, 4)),
     ),
+    "Residual-projection": ModuleCase(
+        lambda r: nnlab.Residual(
+            nnlab.Sequential(nnlab.Linear(4, 3, rng=r), nnlab.Tanh()),
+            shortcut=nnlab.Linear(4, 3, bias=False, rng=r),
+        ),
+        lambda r: normal(r, (5, 4)),
+    ),
     "Dropout-train": ModuleCase(lambda r: nnlab.Dropout(0.4, rng=r), lambda r: normal(r, (5, 4))),
     "Dropout-eval": ModuleCase(
         lambda r: nnlab.Dropout(0.4, rng=r).eval(), lambda r: normal(r, (5, 4))

@@ -200,6 +200,50 @@ def test_residual_requires_f_to_keep_the_shape(rng) -> None:
         Residual(Linear(3, 4, rng=0))(rng.standard_normal((2, 3)))
 
 
+def test_residual_shape_error_suggests_a_projection_shortcut(rng) -> None:
+    with pytest.raises(ValueError, match=r"shortcut=Linear\(3, 4, bias=False\)"):
+        Residual(Linear(3, 4, rng=0))(rng.standard_normal((2, 3)))
+
+
+def test_residual_with_a_projection_shortcut_sums_both_paths(rng) -> None:
+    inner = Sequential(Linear(3, 5, rng=0), nnlab.Tanh())
+    projection = Linear(3, 5, bias=False, rng=1)
+    block = Residual(inner, shortcut=projection)
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 5))
+    np.testing.assert_allclose(block(x), x @ projection.weight.value.T + inner(x), rtol=1e-14)
+    inner_grad = inner.backward(g)  # J_f^T g (also accumulates into inner)
+    inner.zero_grad()
+    dx = block.backward(g)
+    np.testing.assert_allclose(dx, g @ projection.weight.value + inner_grad, rtol=1e-13)
+    np.testing.assert_allclose(projection.weight.grad, g.T @ x, rtol=1e-13)
+    assert [n for n, _ in block.named_parameters()] == [
+        "module.0.weight", "module.0.bias", "shortcut.weight"]
+    assert "(shortcut): Linear(in_features=3, out_features=5, bias=False)" in repr(block)
+
+
+def test_residual_shortcut_input_grad_false_still_trains_both_paths(rng) -> None:
+    block = Residual(Linear(3, 2, rng=0), shortcut=Linear(3, 2, bias=False, rng=1))
+    block(rng.standard_normal((4, 3)))
+    assert block.backward(np.ones((4, 2)), input_grad=False) is None
+    assert block.module.weight.grad.any() and block.shortcut.weight.grad.any()
+
+
+def test_residual_shortcut_errors(rng) -> None:
+    with pytest.raises(TypeError, match="shortcut to be a Module or None; got function"):
+        Residual(Linear(3, 2, rng=0), shortcut=lambda x: x)
+    block = Residual(Linear(3, 2, rng=0), shortcut=Linear(3, 4, bias=False, rng=1))
+    with pytest.raises(ValueError, match=r"Linear returned \(5, 4\) and Linear returned \(5, 2\)"):
+        block(rng.standard_normal((5, 3)))
+
+
+def test_residual_with_an_identity_shortcut_equals_no_shortcut(rng) -> None:
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    plain = Residual(Linear(3, 3, rng=0))
+    with_identity = Residual(Linear(3, 3, rng=0), shortcut=Identity())
+    np.testing.assert_array_equal(plain(x), with_identity(x))
+    np.testing.assert_array_equal(plain.backward(g), with_identity.backward(g))
+
+
 # ---- Dropout -----------------------------------------------------------------------
 
 

@@ -104,9 +104,10 @@ def running_statistics(
     After each training-mode forward pass the layer has updated
 
         running_mean <- (1 - m) running_mean + m mu_B
-        running_var  <- (1 - m) running_var  + m sigma_B^2 N / (N - 1)
+        running_var  <- (1 - m) running_var  + m s_B^2 N / (N - 1)
 
-    and the trace records both, with the batch statistics mu_B, sigma_B^2. Pure: the
+    (m is the momentum, rho in the book) and the trace records both, with the batch
+    statistics mu_B, s_B^2. Pure: the
     same arguments give the same trace. A few milliseconds for 300 steps.
 
     Parameters
@@ -170,7 +171,7 @@ def draw_running_statistics(
     ]
     for panel, batch, running, true, what in panels:
         panel.plot(t[1:], batch, ".", color="0.6", markersize=3, label=f"batch {what}")
-        panel.plot(t, running, color="C0", label=f"running {what}")
+        panel.plot(t, running, color="C0", linestyle="-", label=f"running {what}")
         panel.axhline(true, color="k", linestyle="--", linewidth=1, label="true")
         panel.set_xlabel("batches seen")
         panel.set_title(f"running {what}: {running[-1]:.2f} (true {true:g})", fontsize="medium")
@@ -193,10 +194,14 @@ class Spread:
     within : np.ndarray, shape (depth - 1,)
         Within an example: the standard deviation over the units of one example,
         averaged over the batch.
+    mean : np.ndarray, shape (depth - 1,)
+        The mean of h^(l) over the batch and the units: the part every example shares.
+        Zero for a zero-centred activation such as tanh, about 1/2 for sigmoid.
     """
 
     between: np.ndarray
     within: np.ndarray
+    mean: np.ndarray
 
 
 @lru_cache(maxsize=64)
@@ -214,6 +219,7 @@ def example_spread(
     return Spread(
         between=np.array([s.values.std(axis=0).mean() for s in stats]),
         within=np.array([s.values.std(axis=1).mean() for s in stats]),
+        mean=np.array([s.values.mean() for s in stats]),
     )
 
 
@@ -238,6 +244,13 @@ def norm_profiles(
 
 
 _LABELS = {"none": "no normalization", "batch": "BatchNorm1d", "layer": "LayerNorm"}
+# Each normalization has its own colour (Okabe-Ito, as in nnlab.book), line style and marker,
+# so the three lines stay apart without colour.
+_STYLES = {
+    "none": {"color": "#D55E00", "linestyle": "--", "marker": "o"},
+    "batch": {"color": "#0072B2", "linestyle": "-", "marker": "s"},
+    "layer": {"color": "#009E73", "linestyle": "-.", "marker": "^"},
+}
 
 
 def draw_norm_comparison(
@@ -256,7 +269,7 @@ def draw_norm_comparison(
     _choice(quantity, QUANTITIES, "quantity", "draw_norm_comparison")
     profiles = norm_profiles(activation, init, depth)
     drawn: dict[str, np.ndarray] = {}
-    for color, (norm, profile) in zip(("C3", "C0", "C2"), profiles.items(), strict=True):
+    for norm, profile in profiles.items():
         if quantity == "gradient norm":
             values = profile.grad_norms
             label = f"{_LABELS[norm]} (ratio {profile.ratio:.1e})"
@@ -265,12 +278,12 @@ def draw_norm_comparison(
             label = _LABELS[norm]
         drawn[norm] = values
         layers = np.arange(1, values.size + 1)
-        ax.plot(layers, np.where(values > 0, values, np.nan), marker="o", markersize=3,
-                color=color, label=label)
+        ax.plot(layers, np.where(values > 0, values, np.nan), markersize=3, label=label,
+                **_STYLES[norm])
     ax.set_yscale("log")
     if quantity == "gradient norm":
         ax.set_xlabel("Linear layer l")
-        ax.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_F$")
+        ax.set_ylabel(r"$\|\partial \mathcal{L} / \partial W^{(l)}\|_F$")
     else:
         ax.set_xlabel("hidden layer l")
         ax.set_ylabel("std of a unit over the batch")
@@ -284,8 +297,8 @@ _GRAPH_NODES = {
     "x": (0.0, 1.0, r"$x_i$"),
     "mu": (1.3, 2.0, r"$\mu$"),
     "xc": (2.6, 1.0, r"$x_i - \mu$"),
-    "var": (3.9, 2.0, r"$\sigma^2$"),
-    "s": (5.2, 2.0, r"$s$"),
+    "var": (3.9, 2.0, r"$s^2$"),
+    "s": (5.2, 2.0, r"$\tau$"),
     "xhat": (6.5, 1.0, r"$\hat x_i$"),
     "y": (7.8, 1.0, r"$y_i$"),
     "gamma": (7.8, 2.0, r"$\gamma, \beta$"),
@@ -296,8 +309,8 @@ _GRAPH_EDGES = [
     ("x", "xc", r"$1$"),
     ("mu", "xc", r"$-1$"),
     ("xc", "var", r"$\frac{2(x_i - \mu)}{N}$"),
-    ("var", "s", r"$-\frac{1}{2}s^3$"),
-    ("xc", "xhat", r"$s$"),
+    ("var", "s", r"$-\frac{1}{2}\tau^3$"),
+    ("xc", "xhat", r"$\tau$"),
     ("s", "xhat", r"$x_i - \mu$"),
     ("xhat", "y", r"$\gamma$"),
     ("gamma", "y", ""),
@@ -307,10 +320,11 @@ _GRAPH_EDGES = [
 def draw_batchnorm_graph(ax: Any) -> list[tuple[str, str]]:
     """Batch normalization of one feature as a computational graph, forward left to right.
 
-    Each arrow carries (in red) the local derivative of its head with respect to its
-    tail, the factor the backward pass multiplies by along it. x_i reaches x_hat_i along
-    three paths: directly, through mu, and through sigma^2 (which also depends on mu
-    through x_i - mu). Returns the edges drawn. See chapter 8.
+    Each arrow carries (in italic, above it) the local derivative of its head with
+    respect to its tail, the factor the backward pass multiplies by along it; tau is
+    (s^2 + eps)^(-1/2). x_i reaches x_hat_i along three paths: directly, through mu, and
+    through s^2 (which also depends on mu through x_i - mu). Returns the edges drawn.
+    See chapter 8.
     """
     for name, (px, py, label) in _GRAPH_NODES.items():
         ax.text(px, py, label, ha="center", va="center", fontsize=11,
@@ -320,7 +334,7 @@ def draw_batchnorm_graph(ax: Any) -> list[tuple[str, str]]:
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops={"arrowstyle": "-|>", "color": "0.35", "shrinkA": 16, "shrinkB": 16})
         if derivative:
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.17, derivative, color="C3", ha="center",
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.17, derivative, color="#D55E00", ha="center",
                     va="bottom", fontsize=10)
     ax.set_xlim(-0.5, 8.4)
     ax.set_ylim(0.5, 2.6)

@@ -104,16 +104,16 @@ def draw_gradient_flow(
     """
     flow = gradient_flow(depth, activation, norm)
     layers = np.arange(1, depth + 1)
-    for profile, label, color, marker in [(flow.plain, "plain", "C3", "o"),
-                                          (flow.residual, "residual", "C0", "s")]:
+    for profile, label, color, style, marker in [(flow.plain, "plain", "#D55E00", "--", "o"),
+                                                 (flow.residual, "residual", "#0072B2", "-", "s")]:
         # A log axis cannot show an exact 0 (nothing in this grid produces one, but a
         # user's own setting might): leave such points out rather than fail.
         norms = np.where(profile.grad_norms > 0, profile.grad_norms, np.nan)
-        ax.plot(layers, norms, marker=marker, markersize=3, color=color,
+        ax.plot(layers, norms, marker=marker, markersize=3, color=color, linestyle=style,
                 label=f"{label}: ratio {profile.ratio:.1e}, {profile.verdict}")
     ax.set_yscale("log")
     ax.set_xlabel("Linear layer l (input to output)")
-    ax.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_F$")
+    ax.set_ylabel(r"$\|\partial \mathcal{L} / \partial W^{(l)}\|_F$")
     init = MATCHING_INIT[activation]
     norm_name = "no norm" if norm == "none" else f"{norm} norm"
     ax.set_title(f"depth {depth}, {activation} + {init}, {norm_name}", fontsize="medium")
@@ -170,7 +170,7 @@ def path_contributions(
     depth : int
         Number of residual blocks L.
     gain : float
-        Scale of every branch Jacobian, >= 0.
+        Scale of every branch Jacobian, >= 0 (the branch gain kappa of chapter 9).
     width : int
         Width of the representation.
     seed : int
@@ -218,16 +218,17 @@ def draw_paths(ax: Any, depth: int = 50, gain: float = 0.5) -> PathProfile:
     profile = path_contributions(depth, gain)
     # Paths through no branch at gain 0 aside, a bar of exactly 0 cannot be shown on a log axis.
     heights = np.where(profile.norms > 0, profile.norms, np.nan)
-    ax.bar(profile.lengths, heights, width=0.8, color="C0", label="measured")
+    ax.bar(profile.lengths, heights, width=0.8, color="#56B4E9", label="measured")
     expected = np.where(profile.expected > 0, profile.expected, np.nan)
     ax.plot(profile.lengths, expected, color="k", lw=1,
-            label=r"$\sqrt{\binom{L}{k}}\,\mathrm{gain}^k$")
-    ax.bar([depth], [profile.plain if profile.plain > 0 else np.nan], width=0.8, color="C3",
-           label="k = L: the plain network's only path")
+            label=r"$\sqrt{\binom{L}{k}}\,\kappa^k$ (root mean square)")
+    # Hatched as well as coloured, so the plain network's bar stands out without colour.
+    ax.bar([depth], [profile.plain if profile.plain > 0 else np.nan], width=0.8, color="#D55E00",
+           hatch="///", edgecolor="k", label="k = L: the plain network's only path")
     ax.set_yscale("log")
     ax.set_xlabel("path length k (residual branches on the path)")
     ax.set_ylabel("size of the paths' gradient")
-    ax.set_title(f"L = {depth}, gain {gain:g}: residual {profile.total:.3g}, plain {profile.plain:.3g}",
+    ax.set_title(f"L = {depth}, gain κ = {gain:g}: residual {profile.total:.3g}, plain {profile.plain:.3g}",
                  fontsize="medium")
     ax.legend(fontsize="x-small", loc="best")
     return profile
