@@ -53,6 +53,24 @@ def test_a_step_is_approximated_but_never_exactly() -> None:
     assert errors[0] > errors[1] > errors[2] > 1e-4
 
 
+@pytest.mark.parametrize("width", [1, 2, 8, 33])
+def test_the_first_unit_is_a_straight_line_on_the_interval(width: int) -> None:
+    # Its kink sits at the left end, so relu(x + 1) = x + 1 on all of [-1, 1].
+    fit = fit_relu_network(width, "bump", n_points=51)
+    assert fit.kinks[0] == -1.0 and np.all(fit.kinks[1:] > -1.0)
+    h = fit.net[:2](fit.x)
+    np.testing.assert_allclose(h[:, 0], fit.x[:, 0] + 1.0)
+
+
+@pytest.mark.parametrize("target", ["sine", "wiggle"])
+def test_width_two_adds_nothing_for_an_odd_target(target: str) -> None:
+    # Width 2 adds one kink, at 0; relu(x) = (x + |x|) / 2, and the even |x| is orthogonal
+    # to an odd target on the symmetric grid, so the fit stays the best straight line.
+    one, two = fit_relu_network(1, target), fit_relu_network(2, target)
+    assert two.mse == pytest.approx(one.mse, rel=1e-9)
+    assert fit_relu_network(2, "bump").mse < fit_relu_network(1, "bump").mse / 2
+
+
 def test_one_unit_is_the_best_straight_line() -> None:
     fit = fit_relu_network(1, "sine")
     slope, intercept = np.polyfit(fit.x[:, 0], fit.target[:, 0], 1)
@@ -80,7 +98,9 @@ def test_draw_fit_draws_target_network_and_kinks() -> None:
         lines = ax.get_lines()
         assert len(lines) == 3
         np.testing.assert_allclose(lines[1].get_ydata(), fit.prediction[:, 0])
-        np.testing.assert_allclose(lines[2].get_xdata(), fit.kinks)
+        # Only the interior kinks are marked: the first unit's, at x = -1, bends nothing.
+        np.testing.assert_allclose(lines[2].get_xdata(), fit.kinks[1:])
+        assert {lines[0].get_linestyle(), lines[1].get_linestyle()} == {"-", "--"}
         assert "width 8" in ax.get_title()
     finally:
         plt.close(fig)

@@ -98,6 +98,9 @@ def test_draw_activation_draws_phi_phi_prime_and_the_fit(activation: str) -> Non
         np.testing.assert_allclose(phi.get_ydata(), ACTIVATIONS[activation].f(phi.get_xdata()))
         np.testing.assert_allclose(dphi.get_ydata(), ACTIVATIONS[activation].df(dphi.get_xdata()))
         np.testing.assert_allclose(right.get_lines()[1].get_ydata(), fit.prediction[:, 0])
+        # Curves differ in line style, not only in colour.
+        assert phi.get_linestyle() != dphi.get_linestyle()
+        assert right.get_lines()[0].get_linestyle() != right.get_lines()[1].get_linestyle()
         assert ACTIVATIONS[activation].label == left.get_title()
     finally:
         plt.close(fig)

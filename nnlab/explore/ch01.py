@@ -6,7 +6,8 @@ A network with one hidden layer of ``width`` ReLU units and a linear output comp
 
 a continuous piecewise-linear function whose kinks sit where a unit switches on
 (x = -b1_i / w1_i). :func:`fit_relu_network` places the kinks evenly over the interval
-(hidden layer fixed) and fits the output layer by least squares, which is exact, fast
+(hidden layer fixed; the first at the left end, where that unit is a straight line on the
+whole interval and bends nothing) and fits the output layer by least squares, which is exact, fast
 enough for a slider and deterministic. It shows what the universal approximation
 theorem promises, that more units approximate better, without training by gradient
 descent, which chapter 5 introduces. See chapter 1.
@@ -66,9 +67,11 @@ class FitResult:
 def fit_relu_network(width: int, target: str = "sine", *, n_points: int = 400) -> FitResult:
     """Fit a one-hidden-layer ReLU network of ``width`` units to ``TARGETS[target]``.
 
-    Hidden unit i computes relu(x - c_i) with kinks c_i = -1 + 2 i / width, so the first
-    unit sets the slope from the left end; the output layer (weights and bias) is the
-    least-squares solution of  min ||H w + b - y||^2,  H = relu(x W1^T + b1).
+    Hidden unit i computes relu(x - c_i) with kinks c_i = -1 + 2 i / width, i = 0, ..., width - 1.
+    The first kink is at the left end x = -1, so on [-1, 1] the first unit is the straight
+    line x + 1: it gives the fit its slope, and the network bends at the width - 1 interior
+    kinks only. Doubling the width keeps every old kink. The output layer (weights and bias)
+    is the least-squares solution of  min ||H w + b - y||^2,  H = relu(x W1^T + b1).
 
     Parameters
     ----------
@@ -110,17 +113,24 @@ def fit_relu_network(width: int, target: str = "sine", *, n_points: int = 400) -
 
 
 def draw_fit(ax: Any, width: int, target: str = "sine") -> FitResult:
-    """Draw the target, the fitted network and its kinks on a matplotlib Axes.
+    """Draw the target, the fitted network and its interior kinks on a matplotlib Axes.
 
+    The target is a thick light line, the network a thin dashed one on top of it, and
+    each interior kink (where the fit bends) a round marker: they differ in width, line
+    style and marker, not only in colour (Okabe-Ito colours of ``nnlab/book.mplstyle``).
+    The first unit's kink at the left end, where nothing bends, is not marked.
     Returns the :class:`FitResult` that was drawn, so a caller (or a test) can read
     the numbers behind the picture.
     """
     fit = fit_relu_network(width, target)
     x = fit.x[:, 0]
-    ax.plot(x, fit.target[:, 0], color="0.6", lw=3, label=f"target: {target}")
-    ax.plot(x, fit.prediction[:, 0], color="C0", lw=1.5, label=f"network, {width} ReLU units")
-    kink_values = fit.net(fit.kinks.reshape(-1, 1))[:, 0]
-    ax.plot(fit.kinks, kink_values, "o", color="C1", ms=3, label="kinks (a unit switches on)")
+    ax.plot(x, fit.target[:, 0], color="#56B4E9", ls="-", lw=4, label=f"target: {target}")
+    ax.plot(x, fit.prediction[:, 0], color="#D55E00", ls="--", lw=1.6,
+            label=f"network, {width} ReLU units")
+    interior = fit.kinks[fit.kinks > x[0]]
+    kink_values = fit.net(interior.reshape(-1, 1))[:, 0]
+    ax.plot(interior, kink_values, "o", color="#000000", ls="none", ms=3.5,
+            label="kinks (the fit bends)")
     ax.set_xlabel("x")
     ax.set_ylabel("f(x)")
     ax.set_title(f"width {width}: mean squared error {fit.mse:.2e}")

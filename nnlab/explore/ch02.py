@@ -167,6 +167,9 @@ def fit_activation(
 def draw_activation(ax: Any, activation: str, target: str = "wiggle", width: int = 8) -> ActivationFit:
     """Two panels in the place of ``ax``: phi and phi' on the left, the fit on the right.
 
+    phi is solid and phi' dashed; the target is a thick light line and the fit a thin
+    dashed one on top (Okabe-Ito colours, never colour alone).
+
     ``ax`` is replaced by two Axes of the same subplot area (so the function fits
     :func:`nnlab.widgets.explorer`, which hands over a single Axes). Returns the
     :class:`ActivationFit` that was drawn.
@@ -180,16 +183,16 @@ def draw_activation(ax: Any, activation: str, target: str = "wiggle", width: int
 
     z = np.linspace(-4, 4, 401)
     left.axhline(0, color="0.8", lw=0.8)
-    left.plot(z, act.f(z), color="C0", label=r"$\phi(z)$")
-    left.plot(z, act.df(z), color="C3", ls="--", label=r"$\phi'(z)$")
+    left.plot(z, act.f(z), color="#0072B2", ls="-", label=r"$\phi(z)$")
+    left.plot(z, act.df(z), color="#D55E00", ls="--", label=r"$\phi'(z)$")
     left.set_ylim(-1.5, 2.5)
     left.set_xlabel("z")
     left.set_title(act.label, fontsize="medium")
     left.legend(loc="upper left", fontsize="small")
 
     xs = fit.x[:, 0]
-    right.plot(xs, fit.target[:, 0], color="0.6", lw=3, label=f"target: {target}")
-    right.plot(xs, fit.prediction[:, 0], color="C0", lw=1.5, label=f"{width} units")
+    right.plot(xs, fit.target[:, 0], color="#56B4E9", ls="-", lw=4, label=f"target: {target}")
+    right.plot(xs, fit.prediction[:, 0], color="#D55E00", ls="--", lw=1.6, label=f"{width} units")
     right.set_ylim(-1.6, 1.6)
     right.set_xlabel("x")
     right.set_title(f"fit: mean squared error {fit.mse:.1e}", fontsize="medium")
