@@ -15,13 +15,24 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap, to_rgba
 
 from nnlab._checks import as_array, check_positive_int
 from nnlab.diagnostics import LayerStats
 from nnlab.module import Module
 from nnlab.train import History
 
-__all__ = ["plot_history", "plot_decision_boundary", "plot_layer_histograms", "plot_gradient_norms"]
+__all__ = ["CLASS_MARKERS", "plot_history", "plot_decision_boundary", "plot_layer_histograms", "plot_gradient_norms"]
+
+
+# One marker per class, so that classes differ in shape as well as colour.
+CLASS_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+
+
+def _class_colors(n: int) -> list[tuple[float, float, float, float]]:
+    """``n`` colours from the current style's cycle (the book's Okabe-Ito palette), repeated."""
+    cycle = [to_rgba(c) for c in plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])]
+    return [cycle[k % len(cycle)] for k in range(n)]
 
 
 def plot_history(history: History, ax: Axes | Sequence[Axes] | None = None) -> Axes | np.ndarray:
@@ -115,7 +126,9 @@ def plot_decision_boundary(
     Returns
     -------
     Axes
-        With one filled contour set (the regions) and one scatter collection (the data).
+        With one filled contour set (the regions), the boundaries between them as black
+        lines, and one scatter collection per class, each with its own marker
+        (:data:`CLASS_MARKERS`) and colour, and a legend.
 
     See chapter 1 (what one hidden layer can draw) and chapter 10 (over-fitting).
     """
@@ -141,11 +154,19 @@ def plot_decision_boundary(
     predicted = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0).astype(np.int64)
     n_classes = int(max(out.shape[1], 2, y.max() + 1 if y.size else 0))
     levels = np.arange(n_classes + 1) - 0.5  # one band per class, centred on its label
-    cmap = plt.get_cmap("tab10" if n_classes <= 10 else "tab20")
-    ax.contourf(xx, yy, predicted.reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.3,
-                vmin=-0.5, vmax=cmap.N - 0.5)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=cmap.N - 0.5, s=12,
-               edgecolors="k", linewidths=0.3)
+    colors = _class_colors(n_classes)
+    cmap = ListedColormap(colors)
+    ax.contourf(xx, yy, predicted.reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.25,
+                vmin=-0.5, vmax=n_classes - 0.5)
+    # The boundaries as lines and one marker per class: colour is never the only cue.
+    ax.contour(xx, yy, predicted.reshape(xx.shape), levels=levels[1:-1], colors="black",
+               linewidths=0.8)
+    for label in np.unique(y).astype(int):
+        mask = y == label
+        ax.scatter(X[mask, 0], X[mask, 1], color=colors[label % len(colors)],
+                   marker=CLASS_MARKERS[label % len(CLASS_MARKERS)], s=14, edgecolors="black",
+                   linewidths=0.3, label=f"class {label}")
+    ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("$x_1$")

@@ -86,9 +86,12 @@ def test_plot_decision_boundary_multiclass():
     ax = plot_decision_boundary(model, X, y, resolution=50)
     assert isinstance(ax, Axes)
     assert len(ax.collections) >= 2  # the filled regions and the points
-    points = [c for c in ax.collections if len(c.get_offsets()) == len(X)]
-    assert len(points) == 1
-    np.testing.assert_allclose(points[0].get_offsets(), X)
+    points = [c for c in ax.collections if c.get_label().startswith("class ")]
+    assert len(points) == 3, "one scatter per class"
+    markers = {tuple(map(tuple, c.get_paths()[0].vertices.round(6))) for c in points}
+    assert len(markers) == 3, "each class has its own marker: colour is never the only cue"
+    shown = np.concatenate([c.get_offsets() for c in points])
+    np.testing.assert_allclose(np.sort(shown, axis=0), np.sort(X, axis=0))
     assert ax.get_xlim()[0] < X[:, 0].min() and ax.get_xlim()[1] > X[:, 0].max()
     assert model.training, "the model's mode is restored"
 
