@@ -9,6 +9,13 @@ signal constant from layer to layer; chapter 7 (Initialization) derives them:
 
 A uniform distribution U(-a, a) has variance a^2 / 3, so each ``*_uniform`` uses
 a = sqrt(3 Var W).
+
+- Orthogonal [Saxe et al. 2014]: W with orthonormal rows or columns (W^T W = I), so
+  every singular value is ``gain`` and a linear layer keeps the norm of every vector.
+
+nnlab's default for :class:`nnlab.Linear` (He uniform, zero bias) is NOT PyTorch's:
+``torch.nn.Linear`` draws ``kaiming_uniform_(w, a=sqrt(5))``, i.e. Var W = 1 / (3 fan_in),
+and a bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)); see chapter 7.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ __all__ = [
     "xavier_normal",
     "he_uniform",
     "he_normal",
+    "orthogonal",
     "fans",
     "get_initializer",
     "Initializer",
@@ -136,6 +144,49 @@ def he_normal(
     return _normal(shape, 2.0 / ((1.0 + slope**2) * fan_in), rng, dtype, "init.he_normal")
 
 
+def orthogonal(
+    shape: Shape, gain: float = 1.0, *, rng: Any = None, dtype: Any = np.float64
+) -> np.ndarray:
+    """A (semi-)orthogonal matrix times ``gain``: W^T W = gain^2 I (or W W^T, if wider than tall).
+
+    The QR decomposition A = QR of a Gaussian matrix A, with the signs of Q's columns
+    fixed by those of diag(R), so that Q is uniformly (Haar) distributed over the
+    orthogonal matrices (Mezzadri 2007), as in ``torch.nn.init.orthogonal_``. A shape
+    with more than two dimensions is treated as ``(shape[0], prod(shape[1:]))``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        ``(fan_out, fan_in)`` for a Linear weight; at least 2 dimensions.
+    gain : float
+        Every singular value of the result, >= 0.
+    rng : Generator, int or None
+    dtype : numpy dtype
+
+    Returns
+    -------
+    np.ndarray, shape ``shape``
+        Rows orthonormal (times ``gain``) if ``shape[0] <= prod(shape[1:])``, columns otherwise.
+        Entries have variance gain^2 / max(rows, cols). See chapter 7 (dynamical isometry).
+    """
+    shape = _shape(shape)
+    if len(shape) < 2:
+        raise ValueError(f"init.orthogonal: shape must have at least 2 dimensions; got {shape!r}")
+    gain = check_real(gain, "gain", "init.orthogonal", low=0.0)
+    gen = as_rng(rng, "init.orthogonal")
+    rows, cols = shape[0], int(np.prod(shape[1:]))
+    a = gen.standard_normal((rows, cols))
+    if rows < cols:
+        a = a.T  # QR of the tall matrix: Q then has orthonormal columns
+    q, r = np.linalg.qr(a)
+    # np.linalg.qr (like LAPACK) fixes no sign: multiplying column j by sign(R_jj) makes
+    # the decomposition unique, and Q uniformly distributed.
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return (gain * q).reshape(shape).astype(dtype, copy=False)
+
+
 _BY_NAME: dict[str, Initializer] = {
     "zeros": zeros,
     "normal": normal,
@@ -143,6 +194,7 @@ _BY_NAME: dict[str, Initializer] = {
     "xavier_normal": xavier_normal,
     "he_uniform": he_uniform,
     "he_normal": he_normal,
+    "orthogonal": orthogonal,
 }
 
 

@@ -156,6 +156,20 @@ def test_draw_profile_draws_the_profile(activation, init):
         plt.close(fig)
 
 
+@pytest.mark.parametrize(
+    "norm, residual, words",
+    [("none", False, "(sigmoid, Xavier)"), ("batch", False, "(sigmoid, Xavier, batch norm)"),
+     ("layer", True, "(sigmoid, Xavier, layer norm, residual)")],
+)
+def test_draw_profile_titles_name_normalization_and_residuals(norm, residual, words):
+    fig, ax = plt.subplots()
+    try:
+        draw_profile(ax, "sigmoid", "Xavier", norm, residual, 6)
+        assert fig.axes[0].get_title().endswith(words)
+    finally:
+        plt.close(fig)
+
+
 def test_works_inside_the_widget_explorer():
     import ipywidgets
 

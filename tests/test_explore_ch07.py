@@ -23,8 +23,10 @@ from nnlab.explore.ch07 import (
     init_profile,
     predicted_preactivation_std,
     relu_output_std,
+    torch_default_,
     weight_variance,
 )
+from nnlab.explore.ch07 import TORCH_DEFAULT
 
 GRID = list(itertools.product(SCHEMES, ACTIVATIONS, [0.5, 1.0, 2.0]))
 
@@ -36,7 +38,10 @@ def test_init_profile_is_chapter_6s_network_scaled_by_the_gain(scheme, activatio
     assert p.act_std.shape == p.predicted_std.shape == (depth - 1,)
     assert p.grad_norms.shape == (depth,)
     assert np.all(p.act_std >= 0) and np.all(p.grad_norms >= 0)
-    net = deep_network(depth, activation, scheme)
+    if scheme == TORCH_DEFAULT:
+        net = torch_default_(deep_network(depth, activation, "He"), 0)
+    else:
+        net = deep_network(depth, activation, scheme)
     for layer in net:
         if isinstance(layer, nnlab.Linear):
             layer.weight.value *= gain
@@ -65,6 +70,37 @@ def test_weight_variance_is_what_nnlab_init_draws():
         assert w.var() == pytest.approx(weight_variance(scheme, 700, 300), rel=0.02)
     assert weight_variance("He", 700, 300, gain=3.0) == pytest.approx(9 * 2 / 700)
     assert weight_variance("zeros", 5, 5) == 0.0
+    assert weight_variance(TORCH_DEFAULT, 700, 300) == pytest.approx(1 / 2100)
+
+
+def test_torch_default_redraws_weights_and_biases_like_torch_linear():
+    net = torch_default_(nnlab.mlp([400, 300, 10], rng=0), rng=1)
+    w, b = net[0].weight.value, net[0].bias.value
+    bound = 1 / np.sqrt(400)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.999 * bound
+    assert w.var() == pytest.approx(1 / 1200, rel=0.02)
+    assert np.abs(b).max() <= bound and b.var() == pytest.approx(1 / 1200, rel=0.25)
+    assert "PyTorch default" in SCHEMES
+
+
+@pytest.mark.torch
+def test_torch_default_matches_torch_linears_distribution(torch):
+    torch.manual_seed(0)
+    theirs = torch.nn.Linear(400, 300, dtype=torch.float64)
+    ours = torch_default_(nnlab.mlp([400, 300], rng=0), rng=0)[0]
+    for name in ("weight", "bias"):
+        a = getattr(ours, name).value
+        t = getattr(theirs, name).detach().numpy()
+        assert np.abs(a).max() == pytest.approx(np.abs(t).max(), rel=0.01)
+        assert a.var() == pytest.approx(t.var(), rel=0.2 if name == "bias" else 0.02)
+
+
+def test_prediction_with_random_biases_adds_their_variance():
+    pre = predicted_preactivation_std([4, 4], [0.25, 0.25], 1.0, "relu", bias_vars=[0.5, 0.5])
+    # Var z1 = 4 * 0.25 * 1 + 0.5 = 1.5; Var z2 = 4 * 0.25 * 1.5 / 2 + 0.5 = 1.25
+    np.testing.assert_allclose(pre**2, [1.5, 1.25])
+    with pytest.raises(ValueError, match="as many bias_vars"):
+        predicted_preactivation_std([4, 4], [0.25, 0.25], 1.0, "relu", bias_vars=[0.5])
 
 
 def test_the_recursion_by_hand():

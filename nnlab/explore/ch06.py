@@ -320,7 +320,7 @@ def draw_layer_panels(
     right.plot(layers, grads, marker="o", markersize=3, color="C3")
     right.set_yscale("log")
     right.set_xlabel("Linear layer l")
-    right.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_F$")
+    right.set_ylabel(r"$\|\partial \mathcal{L} / \partial W^{(l)}\|_F$")
     right.set_title(right_title, fontsize="medium")
     if np.all(np.isnan(grads)):
         right.text(0.5, 0.5, "exactly 0 in every layer", transform=right.transAxes, ha="center")
@@ -330,6 +330,17 @@ def draw_layer_panels(
         right.text(0.03, 0.05, f"exactly 0 in layer(s) {zero}{more}", transform=right.transAxes,
                    fontsize="small")
     return left, right
+
+
+def _setting_words(activation: str, init: str, norm: str | None, residual: bool) -> list[str]:
+    # The title names every setting that differs from the plain network, so a panel of a
+    # normalized or residual network says so.
+    words = [activation, init]
+    if norm not in (None, "none"):
+        words.append(f"{norm} norm")
+    if residual:
+        words.append("residual")
+    return words
 
 
 def draw_profile(
@@ -353,7 +364,7 @@ def draw_profile(
         ax,
         profile.act_std,
         profile.grad_norms,
-        left_title=f"activations ({activation}, {init})",
+        left_title=f"activations ({', '.join(_setting_words(activation, init, norm, residual))})",
         right_title=f"gradients: ratio {profile.ratio:.1e}, {profile.verdict}",
     )
     return profile

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from nnlab._checks import check_positive_int, check_real
+from nnlab import init as nn_init
+from nnlab._checks import as_rng, check_positive_int, check_real
 from nnlab.diagnostics import activation_stats, gradient_norms
 from nnlab.explore.ch06 import (
     INITS,
@@ -47,11 +48,13 @@ __all__ = [
     "init_profile",
     "predicted_preactivation_std",
     "relu_output_std",
+    "torch_default_",
     "weight_variance",
 ]
 
-#: The schemes of chapter 6's explorer, by the same names.
-SCHEMES: tuple[str, ...] = tuple(INITS)
+#: The schemes of chapter 6's explorer, by the same names, and PyTorch's default for Linear.
+TORCH_DEFAULT = "PyTorch default"
+SCHEMES: tuple[str, ...] = (*INITS, TORCH_DEFAULT)
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid")
 
 #: std(relu(z)) / std(z) for z ~ N(0, s^2): E[relu(z)^2] = s^2 / 2 and E[relu(z)] = s / sqrt(2 pi),
@@ -69,7 +72,8 @@ def weight_variance(scheme: str, fan_in: int, fan_out: int, gain: float = 1.0) -
     """Var(W_ij) of a ``(fan_out, fan_in)`` weight under ``scheme``, times ``gain**2``.
 
     "zeros" 0, "N(0, 1)" 1, "N(0, 0.01^2)" 1e-4, "Xavier" 2 / (fan_in + fan_out),
-    "He" 2 / fan_in: the variances that :mod:`nnlab.init` draws with. See chapter 7.
+    "He" 2 / fan_in: the variances that :mod:`nnlab.init` draws with; "PyTorch default"
+    1 / (3 fan_in), that of ``kaiming_uniform_(w, a=sqrt(5))``. See chapter 7.
     """
     who = "weight_variance"
     _choice(scheme, SCHEMES, "scheme", who)
@@ -82,8 +86,29 @@ def weight_variance(scheme: str, fan_in: int, fan_out: int, gain: float = 1.0) -
         "N(0, 0.01^2)": 1e-4,
         "Xavier": 2.0 / (fan_in + fan_out),
         "He": 2.0 / fan_in,
+        TORCH_DEFAULT: 1.0 / (3.0 * fan_in),
     }[scheme]
     return gain**2 * base
+
+
+def torch_default_(model: Any, rng: Any = 0) -> Any:
+    """Redraw every Linear of ``model`` in place as ``torch.nn.Linear.reset_parameters`` does.
+
+    W ~ U(-a, a) with a = 1/sqrt(fan_in), i.e. ``kaiming_uniform_(w, a=sqrt(5))`` =
+    :func:`nnlab.init.he_uniform` with ``negative_slope=sqrt(5)``: Var W = 1 / (3 fan_in);
+    b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), also of variance 1 / (3 fan_in). nnlab's own
+    default (He uniform, zero bias) differs. Returns ``model``. See chapter 7.
+    """
+    gen = as_rng(rng, "torch_default_")
+    for layer in model:
+        if isinstance(layer, Linear):
+            fan_in = layer.in_features
+            layer.weight.value[...] = nn_init.he_uniform(
+                layer.weight.shape, negative_slope=np.sqrt(5.0), rng=gen)
+            if layer.bias is not None:
+                bound = 1.0 / np.sqrt(fan_in)
+                layer.bias.value[...] = gen.uniform(-bound, bound, size=layer.bias.shape)
+    return model
 
 
 def predicted_preactivation_std(
@@ -91,6 +116,7 @@ def predicted_preactivation_std(
     weight_vars: Sequence[float],
     input_second_moment: float,
     activation: str = "relu",
+    bias_vars: Sequence[float] | None = None,
 ) -> np.ndarray:
     """Predicted std of the pre-activations z^(1), ..., z^(L) of a deep network at init.
 
@@ -111,6 +137,8 @@ def predicted_preactivation_std(
     input_second_moment : float
         E[x_i^2] over the inputs (1 for standardised data).
     activation : {"relu", "linear"}
+    bias_vars : sequence of float, length L, or None
+        Var(b^(l)_i) of random biases, added to Var z^(l); None for zero biases.
 
     Returns
     -------
@@ -124,10 +152,17 @@ def predicted_preactivation_std(
     if len(fan_ins) != len(weight_vars):
         raise ValueError(f"{who} expected as many weight_vars as fan_ins; got {len(weight_vars)} and {len(fan_ins)}")
     second_moment = check_real(input_second_moment, "input_second_moment", who, low=0.0)
+    if bias_vars is None:
+        bias_vars = [0.0] * len(fan_ins)
+    bias_vars = [check_real(v, "bias_vars[l]", who, low=0.0) for v in bias_vars]
+    if len(bias_vars) != len(fan_ins):
+        raise ValueError(
+            f"{who} expected as many bias_vars as fan_ins; got {len(bias_vars)} and {len(fan_ins)}"
+        )
     keep = 0.5 if activation == "relu" else 1.0
     variances = []
-    for n, v in zip(fan_ins, weight_vars):
-        var_z = n * v * second_moment
+    for n, v, vb in zip(fan_ins, weight_vars, bias_vars):
+        var_z = n * v * second_moment + vb
         variances.append(var_z)
         second_moment = keep * var_z
     return np.sqrt(np.array(variances, dtype=np.float64))
@@ -185,7 +220,8 @@ def init_profile(
     Parameters
     ----------
     scheme : str
-        A key of :data:`SCHEMES` ("zeros", "N(0, 1)", "N(0, 0.01^2)", "Xavier", "He").
+        A key of :data:`SCHEMES` ("zeros", "N(0, 1)", "N(0, 0.01^2)", "Xavier", "He",
+        "PyTorch default": chapter 6's network redrawn by :func:`torch_default_`).
     activation : {"relu", "tanh", "sigmoid"}
     depth : int
         Number of Linear layers (at least 2).
@@ -208,7 +244,10 @@ def init_profile(
     _choice(activation, ACTIVATIONS, "activation", who)
     depth = check_positive_int(depth, "depth", who, minimum=2)
     gain = check_real(gain, "gain", who, low=0.0)
-    model = deep_network(depth, activation, scheme, width=width, rng=seed)
+    if scheme == TORCH_DEFAULT:
+        model = torch_default_(deep_network(depth, activation, "He", width=width, rng=seed), seed)
+    else:
+        model = deep_network(depth, activation, scheme, width=width, rng=seed)
     for layer in model:
         if isinstance(layer, Linear):
             layer.weight.value *= gain
@@ -224,7 +263,9 @@ def init_profile(
         fan_ins = [N_INPUTS] + [width] * (hidden - 1)
         fan_outs = [width] * hidden
         variances = [weight_variance(scheme, a, b, gain) for a, b in zip(fan_ins, fan_outs)]
-        pre = predicted_preactivation_std(fan_ins, variances, float(np.mean(X**2)), "relu")
+        bias_vars = [1.0 / (3.0 * a) if scheme == TORCH_DEFAULT else 0.0 for a in fan_ins]
+        second_moment = float(np.mean(X**2))
+        pre = predicted_preactivation_std(fan_ins, variances, second_moment, "relu", bias_vars)
         predicted = relu_output_std(pre)
     else:
         predicted = np.full(depth - 1, np.nan)
