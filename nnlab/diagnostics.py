@@ -85,7 +85,8 @@ def _saturated_fraction(kind: str, a: np.ndarray) -> float | None:
 
 
 def _is_activation(module: Module) -> bool:
-    return type(module).__module__ == "nnlab.activations"
+    # By ancestry, so that a reader's subclass (class Leaky(nnlab.LeakyReLU)) counts too.
+    return any(cls.__module__ == "nnlab.activations" for cls in type(module).__mro__)
 
 
 def _check_sequential(model: Any, who: str) -> Sequential:

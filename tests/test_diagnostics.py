@@ -287,3 +287,12 @@ def test_cached_bytes_of_a_loss():
 def test_cached_bytes_rejects_what_is_not_a_module():
     with pytest.raises(TypeError, match="cached_bytes expected an nnlab Module; got ndarray"):
         cached_bytes(np.ones(3))
+
+
+def test_activation_stats_sees_a_subclass_of_an_activation():
+    class Leaky(nnlab.LeakyReLU):
+        """A reader's own activation, built on nnlab's."""
+
+    net = nnlab.Sequential(nnlab.Linear(4, 8, rng=0), Leaky(0.1), nnlab.Linear(8, 2, rng=1))
+    stats = activation_stats(net, np.random.default_rng(0).normal(size=(16, 4)))
+    assert [s.kind for s in stats] == ["Leaky"]
