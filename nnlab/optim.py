@@ -21,15 +21,26 @@ of every training loop). See chapter 5 (Training) for the update rules and chapt
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from nnlab._checks import check_real
+from nnlab._checks import check_positive_int, check_real
 from nnlab.module import Parameter
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "RMSprop",
+    "Adam",
+    "LRScheduler",
+    "StepLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "SequentialLR",
+]
 
 
 class Optimizer:
@@ -76,6 +87,9 @@ class Optimizer:
             raise ValueError(f"{who}: some parameters appear more than once in the list")
         self.params: list[Parameter] = params
         self.lr: float = check_real(lr, "lr", who, low=0.0)
+        # The lr before any schedule touched it: set by the first LRScheduler attached
+        # (PyTorch keeps it as param_group["initial_lr"]).
+        self.initial_lr: float | None = None
         self.step_count: int = 0
         for name in self._buffer_names:
             setattr(self, name, [np.zeros_like(p.value) for p in params])
@@ -154,8 +168,8 @@ class SGD(Optimizer):
     With gradient g, learning rate eta, momentum mu and weight decay lambda::
 
         g <- g + lambda p                 (L2 weight decay, chapter 10)
-        b <- mu b + g                     (momentum buffer; b = g on the first step)
-        g <- g + mu b  if nesterov else  g <- b
+        u <- mu u + g                     (velocity, ``momentum_buffer``; u = g on the first step)
+        g <- g + mu u  if nesterov else  g <- u
         p <- p - eta g
 
     exactly as ``torch.optim.SGD`` (with dampening 0). See chapter 5.
@@ -168,7 +182,8 @@ class SGD(Optimizer):
     momentum : float
         mu >= 0; 0 turns momentum off.
     nesterov : bool
-        Look-ahead momentum; needs ``momentum > 0`` (PyTorch's rule).
+        Look-ahead momentum; needs ``momentum > 0`` (PyTorch's rule). The form above is
+        the look-ahead step theta - eta mu u, rewritten in the shifted variable (chapter 5).
     weight_decay : float
         lambda >= 0, added to the gradient as lambda p.
     """
@@ -210,26 +225,26 @@ class SGD(Optimizer):
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         first = self.step_count == 0
         buffers = self.momentum_buffer if mu != 0.0 else [None] * len(self.params)
-        for p, b, tmp in zip(self.params, buffers, self._scratch):
+        for p, u, tmp in zip(self.params, buffers, self._scratch):
             g = p.grad
             if wd != 0.0:
                 # g = g + lambda p   (into the scratch array: p.grad stays the raw gradient)
                 np.multiply(p.value, wd, out=tmp)
                 tmp += g
                 g = tmp
-            if b is not None:
-                # b = mu b + g, and b = g on the first step (PyTorch's convention)
+            if u is not None:
+                # u = mu u + g, and u = g on the first step (PyTorch's convention)
                 if first:
-                    np.copyto(b, g)
+                    np.copyto(u, g)
                 else:
-                    b *= mu
-                    b += g
+                    u *= mu
+                    u += g
                 if self.nesterov:
-                    # g = g + mu b
-                    np.add(g, mu * b, out=tmp)
+                    # g = g + mu u
+                    np.add(g, mu * u, out=tmp)
                     g = tmp
                 else:
-                    g = b
+                    g = u
             # p = p - eta g
             np.multiply(g, lr, out=tmp)
             p.value -= tmp
@@ -244,7 +259,7 @@ class RMSprop(Optimizer):
         g <- g + lambda p                     (optional L2 weight decay)
         v <- alpha v + (1 - alpha) g^2        (v starts at 0)
         p <- p - eta g / (sqrt(v) + eps)      when mu = 0
-        b <- mu b + g / (sqrt(v) + eps);  p <- p - eta b     when mu > 0 (b starts at 0)
+        u <- mu u + g / (sqrt(v) + eps);  p <- p - eta u     when mu > 0 (u starts at 0)
 
     exactly as ``torch.optim.RMSprop`` (not centred). See chapter 5.
 
@@ -296,7 +311,7 @@ class RMSprop(Optimizer):
         """p <- p - eta g / (sqrt(v) + eps), with momentum if set (see the class)."""
         lr, alpha, eps, mu, wd = self.lr, self.alpha, self.eps, self.momentum, self.weight_decay
         buffers = self.momentum_buffer if mu != 0.0 else [None] * len(self.params)
-        for p, v, b, tmp in zip(self.params, self.square_avg, buffers, self._scratch):
+        for p, v, u, tmp in zip(self.params, self.square_avg, buffers, self._scratch):
             g = p.grad
             if wd != 0.0:
                 g = g + wd * p.value  # a new array: p.grad stays the raw gradient
@@ -309,11 +324,11 @@ class RMSprop(Optimizer):
             np.sqrt(v, out=tmp)
             tmp += eps
             np.divide(g, tmp, out=tmp)
-            if b is not None:
-                # b = mu b + g / (sqrt(v) + eps);  p = p - eta b
-                b *= mu
-                b += tmp
-                np.multiply(b, lr, out=tmp)
+            if u is not None:
+                # u = mu u + g / (sqrt(v) + eps);  p = p - eta u
+                u *= mu
+                u += tmp
+                np.multiply(u, lr, out=tmp)
             else:
                 # p = p - eta g / (sqrt(v) + eps)
                 tmp *= lr
@@ -419,3 +434,300 @@ class Adam(Optimizer):
             np.divide(m, tmp, out=tmp)
             tmp *= step_size
             p.value -= tmp
+
+
+# --- learning-rate schedules -------------------------------------------------------------
+
+
+class LRScheduler:
+    """Base class: changes ``optimizer.lr`` once per :meth:`step`, as ``torch.optim.lr_scheduler``.
+
+    Call ``scheduler.step()`` once per epoch, AFTER that epoch's ``optimizer.step()``
+    calls (PyTorch's order). ``last_epoch`` counts the scheduler's steps: it is 0 right
+    after construction, and the lr used during epoch ``e = 0, 1, ...`` is the one set when
+    ``last_epoch`` was ``e``. The first scheduler attached records ``optimizer.initial_lr``
+    (the base rate eta_base of every formula below).
+
+    Like PyTorch, each subclass computes the new rate from the CURRENT ``optimizer.lr``
+    (:meth:`get_lr`, the "chainable" form), so that schedules compose and follow an lr
+    that someone else changed; :meth:`_closed_form_lr` is the textbook formula in
+    ``last_epoch``, which the chainable form equals up to rounding. See chapter 5.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"{type(self).__name__} expected an nnlab optimizer (e.g. nnlab.optim.SGD); "
+                f"got {type(optimizer).__name__}"
+            )
+        self.optimizer = optimizer
+        if optimizer.initial_lr is None:
+            optimizer.initial_lr = optimizer.lr
+        self.base_lr: float = optimizer.initial_lr
+        self.last_epoch: int = -1
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        # The step taken at construction, which sets the rate of epoch 0.
+        self._step_count = 0
+        self._is_initial = True
+        self.step()
+        self._is_initial = False
+
+    def get_lr(self) -> float:
+        """The rate for ``last_epoch``, computed from the current ``optimizer.lr``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement get_lr()")
+
+    def _closed_form_lr(self) -> float:
+        """The rate for ``last_epoch``, computed from ``base_lr`` alone."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _closed_form_lr()")
+
+    def step(self) -> None:
+        """Advance one epoch: ``last_epoch += 1`` and set ``optimizer.lr`` for it."""
+        self._step_count += 1
+        self._update_lr()
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        # epoch given: jump there with the closed form (SequentialLR restarts a schedule at 0)
+        if epoch is None:
+            self.last_epoch += 1
+            lr = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            lr = self._closed_form_lr()
+        self.optimizer.lr = lr
+        self._last_lr = [lr]
+
+    def get_last_lr(self) -> list[float]:
+        """The rate set by the last step, as a one-element list (PyTorch has one per group)."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer: ``last_epoch``, the settings and the last rate."""
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (the optimizer's lr is restored by its own)."""
+        unknown = set(state) - set(vars(self))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: unexpected keys {sorted(unknown)}"
+            )
+        vars(self).update(state)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.optimizer.lr:g})"
+
+
+class StepLR(LRScheduler):
+    """Step decay: multiply the rate by ``gamma`` every ``step_size`` epochs.
+
+    eta_e = eta_base gamma^(floor(e / step_size)), as ``torch.optim.lr_scheduler.StepLR``
+    (the book writes q for ``gamma``, a letter it keeps for normalization's scale).
+    See chapter 5.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    step_size : int
+        Epochs between two decays, >= 1.
+    gamma : float
+        Factor of each decay, >= 0 (0.1: ten times smaller).
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        self.step_size = check_positive_int(step_size, "step_size", "StepLR")
+        self.gamma = check_real(gamma, "gamma", "StepLR", low=0.0)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> float:
+        lr = self.optimizer.lr
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return lr
+        return lr * self.gamma
+
+    def _closed_form_lr(self) -> float:
+        return self.base_lr * self.gamma ** (self.last_epoch // self.step_size)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from eta_base down to ``eta_min`` over ``T_max`` epochs.
+
+    eta_e = eta_min + (eta_base - eta_min) (1 + cos(pi e / T_max)) / 2, as
+    ``torch.optim.lr_scheduler.CosineAnnealingLR``: the rate reaches eta_min at
+    e = T_max and, if stepped further, rises again along the same cosine (period 2 T_max).
+    Computed like PyTorch from the current rate, as the ratio of consecutive closed-form
+    values; at e = T_max + 1 (mod 2 T_max), where that ratio would divide by zero, the
+    closed-form increment is added instead. See chapter 5.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    T_max : int
+        Epochs of one half period, >= 1.
+    eta_min : float
+        The lowest rate, >= 0.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        self.T_max = check_positive_int(T_max, "T_max", "CosineAnnealingLR")
+        self.eta_min = check_real(eta_min, "eta_min", "CosineAnnealingLR", low=0.0)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> float:
+        lr, e, T, low = self.optimizer.lr, self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return lr  # epoch 0 runs at the rate the optimizer has
+        if (e - 1 - T) % (2 * T) == 0:
+            # Just past the bottom: 1 + cos(pi (e - 1) / T) = 0, so add the increment.
+            return lr + (self.base_lr - low) * (1 - math.cos(math.pi / T)) / 2
+        ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+        return ratio * (lr - low) + low
+
+    def _closed_form_lr(self) -> float:
+        e, T, low = self.last_epoch, self.T_max, self.eta_min
+        return low + (self.base_lr - low) * (1 + math.cos(math.pi * e / T)) / 2
+
+
+class LinearLR(LRScheduler):
+    """Linear warm-up (or decay): scale the rate from ``start_factor`` to ``end_factor``.
+
+    eta_e = eta_base (f0 + (f1 - f0) min(e, total_iters) / total_iters), with f0 = start_factor,
+    f1 = end_factor, as ``torch.optim.lr_scheduler.LinearLR``; constant after
+    ``total_iters`` epochs. See chapter 5.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    start_factor : float
+        Factor of the first epoch, in (0, 1].
+    end_factor : float
+        Factor from epoch ``total_iters`` on, in [0, 1].
+    total_iters : int
+        Epochs of the ramp, >= 1.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+    ) -> None:
+        self.start_factor = check_real(
+            start_factor, "start_factor", "LinearLR", low=0.0, high=1.0, low_inclusive=False
+        )
+        self.end_factor = check_real(end_factor, "end_factor", "LinearLR", low=0.0, high=1.0)
+        self.total_iters = check_positive_int(total_iters, "total_iters", "LinearLR")
+        super().__init__(optimizer)
+
+    def get_lr(self) -> float:
+        lr, e = self.optimizer.lr, self.last_epoch
+        f0, f1, n = self.start_factor, self.end_factor, self.total_iters
+        if e == 0:
+            return lr * f0
+        if e > n:
+            return lr
+        # the ratio of consecutive factors (f0 + (f1 - f0) e / n) / (f0 + (f1 - f0) (e - 1) / n)
+        return lr * (1.0 + (f1 - f0) / (n * f0 + (e - 1) * (f1 - f0)))
+
+    def _closed_form_lr(self) -> float:
+        f0, f1, n = self.start_factor, self.end_factor, self.total_iters
+        return self.base_lr * (f0 + (f1 - f0) * min(n, self.last_epoch) / n)
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another, switching at the epochs in ``milestones``.
+
+    ``SequentialLR(opt, [LinearLR(opt, ...), CosineAnnealingLR(opt, ...)], milestones=[5])``
+    warms up for 5 epochs, then starts the cosine at its epoch 0 (the base rate), as
+    ``torch.optim.lr_scheduler.SequentialLR``. Construct the inner schedulers first, on
+    the same optimizer; SequentialLR undoes the first step they each took. See chapter 5.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    schedulers : sequence of LRScheduler
+        At least one, all on ``optimizer``.
+    milestones : sequence of int
+        ``len(schedulers) - 1`` increasing epochs >= 1: scheduler ``i + 1`` takes over at
+        epoch ``milestones[i]``.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"SequentialLR expected an nnlab optimizer; got {type(optimizer).__name__}"
+            )
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError("SequentialLR expected at least one scheduler; got none")
+        for i, s in enumerate(schedulers):
+            if not isinstance(s, LRScheduler):
+                raise TypeError(
+                    f"SequentialLR expected LRSchedulers; schedulers[{i}] is {type(s).__name__}"
+                )
+            if s.optimizer is not optimizer:
+                raise ValueError(
+                    f"SequentialLR expected every scheduler on the same optimizer; "
+                    f"schedulers[{i}] ({type(s).__name__}) is on another one"
+                )
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                f"SequentialLR expected {len(schedulers) - 1} milestone(s) (one fewer than the "
+                f"{len(schedulers)} schedulers); got {len(milestones)}"
+            )
+        for i, m in enumerate(milestones):
+            check_positive_int(m, f"milestones[{i}]", "SequentialLR")
+        if any(b <= a for a, b in zip(milestones, milestones[1:])):
+            raise ValueError(f"SequentialLR expected increasing milestones; got {milestones}")
+        self.optimizer = optimizer
+        self._schedulers = schedulers
+        self._milestones = milestones
+        self.last_epoch = 0
+        # Each inner scheduler already took its first step when it was built: reset the
+        # rate and undo those steps, then let the first scheduler take its first step.
+        optimizer.lr = optimizer.initial_lr
+        for s in schedulers:
+            _undo_initial_step(s)
+        schedulers[0]._initial_step()
+        self._last_lr = schedulers[0].get_last_lr()
+
+    def step(self) -> None:
+        """Advance one epoch with the scheduler in charge; a new one starts at its epoch 0."""
+        self.last_epoch += 1
+        i = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Its own ``last_epoch`` and milestones, and each inner scheduler's state."""
+        state = {k: v for k, v in vars(self).items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        state = dict(state)
+        inner = state.pop("_schedulers", None)
+        if inner is None or len(inner) != len(self._schedulers):
+            raise ValueError(
+                f"SequentialLR.load_state_dict expected states of {len(self._schedulers)} schedulers"
+            )
+        super().load_state_dict(state)
+        for s, st in zip(self._schedulers, inner):
+            s.load_state_dict(st)
+
+
+def _undo_initial_step(scheduler: LRScheduler) -> None:
+    """Take back the step a scheduler made when it was built (PyTorch's recursive_undo)."""
+    if isinstance(scheduler, SequentialLR):
+        for s in scheduler._schedulers:
+            _undo_initial_step(s)
+    else:
+        scheduler.last_epoch -= 1

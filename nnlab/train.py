@@ -10,6 +10,7 @@ network in one line and look at what happened in the returned :class:`History`::
             model.backward(loss_fn.backward())       backward (chapter 4)
             optimizer.step()                         update
         evaluate on the validation set (model.eval())
+        scheduler.step()                             next epoch's learning rate (optional)
 
 On top of that loop it keeps per-epoch losses and accuracies, stops early when the
 validation loss stops improving (and restores the best weights), and stops a diverging
@@ -62,6 +63,9 @@ class History:
         Fraction of correct predictions, recorded when the loss is
         ``CrossEntropyLoss`` (argmax of the logits) or ``BCEWithLogitsLoss``
         (logit > 0); empty otherwise (and ``val_accuracy`` without validation data).
+    lr : list of float
+        The optimizer's learning rate during each epoch (changed between epochs by a
+        ``scheduler``, constant without one).
     best_epoch : int or None
         0-based index of the epoch with the lowest validation loss, so
         ``val_loss[best_epoch]`` is the best value; None without validation data.
@@ -77,6 +81,7 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
     diverged: bool = False
@@ -186,6 +191,37 @@ def _lr_advice(optimizer: Any) -> str:
     return "Try a smaller learning rate (e.g. ten times smaller)."
 
 
+def _check_data(X: Any, y: Any, X_val: Any, y_val: Any) -> tuple[Any, Any, Any, Any]:
+    """The training (and validation) arrays, checked: equal lengths, finite inputs."""
+    X = as_array(X, "fit (X)")
+    X, y = _check_pair(X, y, "fit")
+    check_finite(X, "fit", "training input X")
+    if (X_val is None) != (y_val is None):
+        given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+        raise ValueError(f"fit: got {given} without {missing}; pass both, or neither")
+    if X_val is not None:
+        X_val = as_array(X_val, "fit (X_val)")
+        X_val, y_val = _check_pair(X_val, y_val, "fit (validation set)")
+        check_finite(X_val, "fit", "validation input X_val")
+    return X, y, X_val, y_val
+
+
+def _check_scheduler(scheduler: Any, optimizer: Any) -> None:
+    """A scheduler must have ``step()`` and drive this very optimizer."""
+    if scheduler is None:
+        return
+    if not callable(getattr(scheduler, "step", None)):
+        raise TypeError(
+            "fit expected a learning-rate scheduler with step() (e.g. "
+            f"nnlab.optim.StepLR(optimizer, 10)); got {type(scheduler).__name__}"
+        )
+    if getattr(scheduler, "optimizer", optimizer) is not optimizer:
+        raise ValueError(
+            f"fit: the scheduler ({type(scheduler).__name__}) changes the learning rate of "
+            "another optimizer; build it on the optimizer passed to fit"
+        )
+
+
 def fit(
     model: Module,
     loss_fn: Any,
@@ -200,6 +236,7 @@ def fit(
     shuffle: bool = True,
     rng: Any = None,
     patience: int | None = None,
+    scheduler: Any = None,
     progress: bool = True,
     on_divergence: Literal["raise", "stop"] = "raise",
 ) -> History:
@@ -239,6 +276,11 @@ def fit(
         decreased) for ``patience`` epochs in a row. Needs validation data. When set,
         the weights of the best epoch are restored at the end, whether or not training
         stopped early.
+    scheduler : LRScheduler, optional
+        A learning-rate schedule on ``optimizer`` (e.g. ``nnlab.optim.CosineAnnealingLR``),
+        stepped once per epoch, after that epoch's optimizer steps and its validation, as
+        in PyTorch's loop: epoch ``e`` (0-based) runs at the rate the scheduler set at its
+        ``last_epoch == e``. ``History.lr`` records the rate of every epoch.
     progress : bool
         Show a ``tqdm`` progress bar over epochs with the latest losses. With False,
         nothing is printed.
@@ -260,7 +302,7 @@ def fit(
     ValueError, TypeError
         Bad arguments: non-positive ``epochs``/``batch_size``, X and y of different
         lengths, ``X_val`` without ``y_val``, ``patience`` without validation data,
-        non-finite inputs.
+        non-finite inputs, a scheduler of another optimizer.
     DivergenceError
         The run diverged and ``on_divergence="raise"``.
 
@@ -272,23 +314,15 @@ def fit(
         raise TypeError(f"fit expected an nnlab Module as model; got {type(model).__name__}")
     if on_divergence not in ("raise", "stop"):
         raise ValueError(f"fit: on_divergence must be 'raise' or 'stop'; got {on_divergence!r}")
-    X = as_array(X, "fit (X)")
-    X, y = _check_pair(X, y, "fit")
-    check_finite(X, "fit", "training input X")
-    if (X_val is None) != (y_val is None):
-        given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
-        raise ValueError(f"fit: got {given} without {missing}; pass both, or neither")
+    X, y, X_val, y_val = _check_data(X, y, X_val, y_val)
     has_val = X_val is not None
-    if has_val:
-        X_val = as_array(X_val, "fit (X_val)")
-        X_val, y_val = _check_pair(X_val, y_val, "fit (validation set)")
-        check_finite(X_val, "fit", "validation input X_val")
     if patience is not None:
         patience = check_positive_int(patience, "patience", "fit")
         if not has_val:
             raise ValueError(
                 "fit: patience (early stopping) needs a validation set; pass X_val and y_val"
             )
+    _check_scheduler(scheduler, optimizer)
     gen = as_rng(rng, "fit")
     kind = _accuracy_kind(loss_fn)
     named_params = list(model.named_parameters())
@@ -327,6 +361,7 @@ def fit(
                 epoch_start_optim = (
                     optimizer.state_dict() if hasattr(optimizer, "state_dict") else None
                 )
+                epoch_lr = getattr(optimizer, "lr", math.nan)
                 model.train()
                 total_loss = 0.0
                 correct = 0
@@ -357,6 +392,7 @@ def fit(
                         epoch, f"batch {b}", f"parameter {bad!r} became NaN/inf after the update"
                     )
                 history.train_loss.append(total_loss / len(X))
+                history.lr.append(epoch_lr)
                 if kind is not None:
                     history.train_accuracy.append(correct / len(X))
                 postfix = {"loss": f"{history.train_loss[-1]:.4g}"}
@@ -383,6 +419,8 @@ def fit(
                             best_state = model.state_dict()
                     else:
                         epochs_without_improvement += 1
+                if scheduler is not None:
+                    scheduler.step()  # after the epoch's optimizer steps, as in PyTorch
                 if bar is not None:
                     bar.set_postfix(postfix, refresh=False)
                     bar.update(1)

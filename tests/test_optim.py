@@ -346,3 +346,181 @@ def test_repr_shows_hyperparameters():
     assert repr(optim.SGD(_param(), lr=0.1, momentum=0.9)) == (
         "SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0)"
     )
+
+
+# --- learning-rate schedulers --------------------------------------------------------------
+
+SCHEDULE_STEPS = 30
+
+# name -> a function (optimizer, scheduler module) -> scheduler, used with nnlab.optim and
+# torch.optim.lr_scheduler alike: the same names and arguments.
+SCHEDULES = {
+    "step": lambda o, m: m.StepLR(o, step_size=7, gamma=0.5),
+    "step-default-gamma": lambda o, m: m.StepLR(o, step_size=3),
+    "cosine": lambda o, m: m.CosineAnnealingLR(o, T_max=30),
+    # T_max shorter than the run: past T_max the rate climbs back along the cosine.
+    "cosine-periodic": lambda o, m: m.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
+    "linear-warmup": lambda o, m: m.LinearLR(o, start_factor=0.1, total_iters=8),
+    "linear-defaults": lambda o, m: m.LinearLR(o),
+    "linear-decay": lambda o, m: m.LinearLR(o, start_factor=1.0, end_factor=0.25, total_iters=12),
+    "warmup-cosine": lambda o, m: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.1, total_iters=5), m.CosineAnnealingLR(o, T_max=25)],
+        milestones=[5]),
+    "three-phases": lambda o, m: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.2, total_iters=3), m.StepLR(o, step_size=4, gamma=0.5),
+            m.CosineAnnealingLR(o, T_max=6, eta_min=0.001)], milestones=[3, 12]),
+}
+
+
+def _lr_sequences(torch, name, lr=0.1, steps=SCHEDULE_STEPS, poke=None):
+    """The rate of every epoch under nnlab's and torch's scheduler, stepped as in a loop.
+
+    ``poke``: an epoch after which both optimizers' rates are halved by hand (a schedule
+    computed from the current rate must follow it).
+    """
+    ours_opt = optim.SGD([Parameter(np.zeros(2))], lr=lr)
+    theirs_opt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=lr)
+    ours = SCHEDULES[name](ours_opt, optim)
+    theirs = SCHEDULES[name](theirs_opt, torch.optim.lr_scheduler)
+    a, b = [ours_opt.lr], [theirs_opt.param_groups[0]["lr"]]
+    assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+    for epoch in range(steps):
+        ours_opt.step()  # the optimizer steps first, then the scheduler (PyTorch's order)
+        theirs_opt.step()
+        ours.step()
+        theirs.step()
+        if epoch == poke:
+            ours_opt.lr /= 2
+            theirs_opt.param_groups[0]["lr"] /= 2
+        a.append(ours_opt.lr)
+        b.append(theirs_opt.param_groups[0]["lr"])
+        assert ours.last_epoch == theirs.last_epoch
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+    return np.array(a), np.array(b)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_schedulers_match_torch_step_for_step(torch, name):
+    ours, theirs = _lr_sequences(torch, name)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+    assert len(set(np.round(ours, 12))) > 2  # the schedule did change the rate
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["step", "cosine-periodic", "linear-warmup", "warmup-cosine"])
+def test_schedulers_follow_a_rate_changed_by_hand_as_torch_does(torch, name):
+    # Both compute the next rate from the current one (the "chainable" form), so halving
+    # the rate mid-run shifts the rest of the schedule in both.
+    ours, theirs = _lr_sequences(torch, name, poke=10)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("T_max, eta_min", [(30, 0.0), (7, 0.01), (1, 0.0), (4, 0.05)])
+def test_cosine_recursive_form_equals_the_closed_form(T_max, eta_min):
+    # Three full periods, through the bottoms where the recursive ratio would divide by 0.
+    opt = optim.SGD(_param(), lr=0.1)
+    scheduler = optim.CosineAnnealingLR(opt, T_max=T_max, eta_min=eta_min)
+    for e in range(1, 6 * T_max + 1):
+        scheduler.step()
+        closed = eta_min + (0.1 - eta_min) * (1 + np.cos(np.pi * e / T_max)) / 2
+        assert opt.lr == pytest.approx(closed, rel=1e-12, abs=1e-15), e
+        assert scheduler._closed_form_lr() == pytest.approx(closed, rel=1e-15, abs=1e-17)
+
+
+def test_step_and_linear_closed_forms_by_hand():
+    opt = optim.SGD(_param(), lr=1.0)
+    step = optim.StepLR(opt, step_size=2, gamma=0.1)
+    rates = [opt.lr]
+    for _ in range(5):
+        step.step()
+        rates.append(opt.lr)
+    np.testing.assert_allclose(rates, [1, 1, 0.1, 0.1, 0.01, 0.01], rtol=1e-12)
+    opt = optim.SGD(_param(), lr=1.0)
+    warm = optim.LinearLR(opt, start_factor=0.25, total_iters=3)
+    rates = [opt.lr]
+    for _ in range(5):
+        warm.step()
+        rates.append(opt.lr)
+    np.testing.assert_allclose(rates, [0.25, 0.5, 0.75, 1, 1, 1], rtol=1e-12)
+    assert warm.get_last_lr() == [pytest.approx(1.0)]
+
+
+def test_first_scheduler_records_the_initial_lr_and_later_ones_share_it():
+    opt = optim.Adam(_param(), lr=0.01)
+    assert opt.initial_lr is None
+    warm = optim.LinearLR(opt, start_factor=0.5, total_iters=2)
+    assert opt.initial_lr == 0.01 and opt.lr == pytest.approx(0.005)
+    cosine = optim.CosineAnnealingLR(opt, T_max=10)
+    assert cosine.base_lr == warm.base_lr == 0.01
+
+
+def test_scheduler_state_dict_round_trip_resumes_identically():
+    def build():
+        opt = optim.SGD(_param(), lr=0.1)
+        warm = optim.LinearLR(opt, start_factor=0.1, total_iters=4)
+        return opt, optim.SequentialLR(opt, [warm, optim.CosineAnnealingLR(opt, T_max=10)], [4])
+
+    opt, scheduler = build()
+    for _ in range(6):
+        scheduler.step()
+    saved_opt, saved = opt.state_dict(), scheduler.state_dict()
+    rest = []
+    for _ in range(8):
+        scheduler.step()
+        rest.append(opt.lr)
+    opt2, scheduler2 = build()
+    opt2.load_state_dict(saved_opt)
+    scheduler2.load_state_dict(saved)
+    assert scheduler2.last_epoch == 6 and opt2.lr == saved_opt["hyperparameters"]["lr"]
+    rest2 = []
+    for _ in range(8):
+        scheduler2.step()
+        rest2.append(opt2.lr)
+    assert rest2 == rest
+
+
+def test_scheduler_load_state_dict_rejects_unknown_keys():
+    scheduler = optim.StepLR(optim.SGD(_param(), lr=0.1), step_size=2)
+    with pytest.raises(ValueError, match=r"unexpected keys \['T_max'\]"):
+        scheduler.load_state_dict({**scheduler.state_dict(), "T_max": 3})
+
+
+@pytest.mark.parametrize(
+    "build, error, match",
+    [
+        (lambda o: optim.StepLR(o, step_size=0), ValueError, "StepLR: step_size must be >= 1; got 0"),
+        (lambda o: optim.StepLR(o, step_size=2.5), TypeError, "StepLR: step_size must be an int"),
+        (lambda o: optim.StepLR(o, 2, gamma=-0.1), ValueError, r"StepLR: gamma must be in \[0.0, inf\]"),
+        (lambda o: optim.CosineAnnealingLR(o, T_max=0), ValueError, "T_max must be >= 1; got 0"),
+        (lambda o: optim.CosineAnnealingLR(o, 10, eta_min=-1.0), ValueError, "eta_min must be in"),
+        (lambda o: optim.LinearLR(o, start_factor=0.0), ValueError,
+         r"start_factor must be in \(0.0, 1.0\]; got 0.0"),
+        (lambda o: optim.LinearLR(o, start_factor=1.5), ValueError, "start_factor must be in"),
+        (lambda o: optim.LinearLR(o, end_factor=1.5), ValueError, r"end_factor must be in \[0.0, 1.0\]"),
+        (lambda o: optim.LinearLR(o, total_iters=0), ValueError, "total_iters must be >= 1"),
+        (lambda o: optim.SequentialLR(o, [], []), ValueError, "at least one scheduler"),
+        (lambda o: optim.SequentialLR(o, [optim.StepLR(o, 2), optim.StepLR(o, 3)], []), ValueError,
+         r"expected 1 milestone\(s\) \(one fewer than the 2 schedulers\); got 0"),
+        (lambda o: optim.SequentialLR(o, [optim.StepLR(o, 2), optim.StepLR(o, 3)], [0]), ValueError,
+         r"milestones\[0\] must be >= 1"),
+        (lambda o: optim.SequentialLR(o, [optim.StepLR(o, 2)] * 3, [5, 3]), ValueError,
+         "increasing milestones"),
+        (lambda o: optim.SequentialLR(o, [optim.StepLR(optim.SGD(_param(), lr=1.0), 2)], []),
+         ValueError, "on the same optimizer"),
+        (lambda o: optim.SequentialLR(o, ["cosine"], []), TypeError, r"schedulers\[0\] is str"),
+        (lambda o: optim.StepLR("sgd", 2), TypeError, "expected an nnlab optimizer.*got str"),
+    ],
+)
+def test_scheduler_arguments_are_validated(build, error, match):
+    with pytest.raises(error, match=match):
+        build(optim.SGD(_param(), lr=0.1))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kwargs", [{"start_factor": 0.0}, {"start_factor": 1.5}, {"end_factor": 1.5}])
+def test_linear_lr_rejects_what_torch_rejects(torch, kwargs):
+    with pytest.raises(ValueError):
+        torch.optim.lr_scheduler.LinearLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)]), **kwargs)
+    with pytest.raises(ValueError):
+        optim.LinearLR(optim.SGD(_param(), lr=0.1), **kwargs)

@@ -189,6 +189,9 @@ def test_cross_entropy_with_float_labels_raises_a_clear_error():
         ({"X": np.full((32, 2), np.nan)}, ValueError, "finite training input"),
         ({"X_val": np.zeros((4, 2)), "y_val": np.zeros(5, dtype=np.int64)}, ValueError,
          r"len\(X\) = 4 and len\(y\) = 5"),
+        ({"scheduler": "cosine"}, TypeError, "scheduler with step\\(\\).*got str"),
+        ({"scheduler": nnlab.optim.StepLR(nnlab.optim.SGD([nnlab.Parameter(np.zeros(1))], lr=1.0), 2)},
+         ValueError, "learning rate of another optimizer"),
     ],
 )
 def test_fit_validates_its_arguments(kwargs, error, match):
@@ -212,3 +215,61 @@ def test_history_repr_and_summary_are_readable():
     assert "best val loss    0.7 at epoch 2 (accuracy 75.00%)" in text
     assert "Completed 2 epoch(s)." in text
     assert str(history) == text
+
+
+# --- learning-rate schedulers ------------------------------------------------------------
+
+
+def test_fit_steps_the_scheduler_once_per_epoch_after_the_optimizer(digits):
+    X_tr, X_val, y_tr, y_val = digits
+    X_tr, y_tr = X_tr[:200], y_tr[:200]
+
+    def schedule(optimizer):
+        warmup = nnlab.optim.LinearLR(optimizer, start_factor=0.2, total_iters=2)
+        cosine = nnlab.optim.CosineAnnealingLR(optimizer, T_max=4, eta_min=0.001)
+        return nnlab.optim.SequentialLR(optimizer, [warmup, cosine], milestones=[2])
+
+    model = nnlab.mlp([64, 16, 10], rng=0)
+    optimizer = nnlab.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = schedule(optimizer)
+    history = fit(model, nnlab.CrossEntropyLoss(), optimizer, X_tr, y_tr, X_val=X_val, y_val=y_val,
+                  epochs=6, batch_size=32, rng=0, scheduler=scheduler, progress=False)
+
+    # The same loop by hand: every batch of an epoch at that epoch's rate, then step().
+    twin = nnlab.mlp([64, 16, 10], rng=0)
+    opt = nnlab.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9)
+    sched = schedule(opt)
+    criterion, gen, rates = nnlab.CrossEntropyLoss(), np.random.default_rng(0), []
+    for _ in range(6):
+        rates.append(opt.lr)
+        for xb, yb in nnlab.data.batches(X_tr, y_tr, 32, shuffle=True, rng=gen):
+            opt.zero_grad()
+            criterion(twin(xb), yb)
+            twin.backward(criterion.backward(), input_grad=False)
+            opt.step()
+        sched.step()
+    assert history.lr == rates
+    cosine = [0.001 + 0.099 * (1 + np.cos(np.pi * k / 4)) / 2 for k in (1, 2, 3)]
+    np.testing.assert_allclose(rates, [0.02, 0.06, 0.1, *cosine], rtol=1e-12)
+    assert scheduler.last_epoch == 6 and optimizer.lr == pytest.approx(0.001)
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
+
+
+def test_history_lr_is_constant_without_a_scheduler():
+    X, y = moons(n_samples=32, rng=0)
+    model = nnlab.mlp([2, 4, 2], rng=0)
+    history = fit(model, nnlab.CrossEntropyLoss(), nnlab.optim.SGD(model.parameters(), lr=0.1),
+                  X, y, epochs=3, rng=0, progress=False)
+    assert history.lr == [0.1, 0.1, 0.1]
+
+
+def test_a_diverging_epoch_with_a_scheduler_restores_the_rate_of_its_start(digits):
+    X_tr, _, y_tr, _ = digits
+    model = nnlab.mlp([64, 64, 10], rng=0)
+    optimizer = nnlab.optim.SGD(model.parameters(), lr=1e3)
+    scheduler = nnlab.optim.StepLR(optimizer, step_size=1, gamma=2.0)
+    history = fit(model, nnlab.CrossEntropyLoss(), optimizer, X_tr, y_tr, epochs=5, rng=0,
+                  scheduler=scheduler, progress=False, on_divergence="stop")
+    assert history.diverged and len(history.lr) == history.epochs
+    assert optimizer.lr == 1e3 * 2.0 ** history.epochs  # the rate of the failing epoch

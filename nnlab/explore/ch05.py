@@ -6,6 +6,9 @@ Two pure, tested pieces of logic behind the chapter's figures and controls:
   (:data:`SURFACES`): the point (x, y) is an :class:`nnlab.Parameter`, the surface puts
   its gradient into ``p.grad``, and ``optimizer.step()`` moves it, so the paths drawn by
   :func:`draw_trajectories` are those of nnlab's own update rules.
+* :func:`update_ratios`, :func:`interpolate_loss`, :func:`loss_surface` and
+  :func:`saddle_escape` measure a real network while it trains: the ratio of each
+  update to its weights, and slices of the loss through weight space.
 * :func:`minibatch_gradients` and :func:`gradient_noise` measure how far the gradient of
   a mini-batch of size B lies from the full-batch gradient, for a linear regression
   with two parameters (so each gradient is a point in the plane), and compare the
@@ -45,6 +48,11 @@ __all__ = [
     "gradient_noise",
     "draw_gradient_noise",
     "loss_curve_by_examples",
+    "update_ratios",
+    "interpolate_loss",
+    "filter_normalized_direction",
+    "loss_surface",
+    "saddle_escape",
 ]
 
 
@@ -284,16 +292,45 @@ def draw_trajectories(
         )
     _contours(ax, surf)
     several = len(set(optimizers)) > 1
-    runs = []
-    for i, (name, lr) in enumerate(zip(optimizers, lrs)):
-        t = trajectory(surface, name, lr, steps)
-        ax.plot(t.points[:, 0], t.points[:, 1], "-o", color=f"C{i}", markersize=2.5,
-                linewidth=1.2, label=_label(t, several))
-        runs.append(t)
+    runs = [trajectory(surface, name, lr, steps) for name, lr in zip(optimizers, lrs)]
+    from matplotlib import rcParams  # the book's style (nnlab.book) sets the palette
+
+    colors = rcParams["axes.prop_cycle"].by_key().get("color", ["k"])
+    handles = [None] * len(runs)
+    # Paths that wander most (a divergence, a wild oscillation) go underneath, so they
+    # cannot hide the others; each path also has its own line style and marker.
+    for depth, i in enumerate(sorted(range(len(runs)), key=lambda i: _clutter(runs[i], surf))):
+        t = runs[i]
+        faint = not _clutter(t, surf)[0]  # diverged, or leaves the window
+        (handles[i],) = ax.plot(
+            t.points[:, 0], t.points[:, 1], color=colors[i % len(colors)],
+            linestyle=_LINESTYLES[i % len(_LINESTYLES)], marker=_MARKERS[i % len(_MARKERS)],
+            markersize=3, markevery=max(1, len(t.points) // 25), linewidth=0.9 if faint else 1.4,
+            alpha=0.55 if faint else 1.0, zorder=2 + depth, label=_label(t, several),
+        )
+        if not t.diverged:  # where the path ends, larger, so that an end under another path still shows
+            ax.plot(*t.points[-1], marker=_MARKERS[i % len(_MARKERS)], markersize=7, linestyle="none",
+                    color=colors[i % len(colors)], markeredgecolor="k", zorder=10 + depth)
     ax.plot(*surf.start, marker="o", color="k", markersize=5, linestyle="none")
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.85)
+    ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)
     ax.set_title(f"{surface}: {steps} steps", fontsize=10)
     return runs
+
+
+#: One line style and one marker per path, so that paths differ in more than colour.
+_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D")
+
+
+def _clutter(t: Trajectory, surf: Surface) -> tuple[bool, float]:
+    """Sort key: diverged paths first, then by the length of the path inside the window."""
+    inside = (
+        (t.points[:, 0] >= surf.xlim[0]) & (t.points[:, 0] <= surf.xlim[1])
+        & (t.points[:, 1] >= surf.ylim[0]) & (t.points[:, 1] <= surf.ylim[1])
+    )
+    pts = np.clip(t.points, [surf.xlim[0], surf.ylim[0]], [surf.xlim[1], surf.ylim[1]])
+    length = float(np.sum(np.linalg.norm(np.diff(pts, axis=0), axis=1)))
+    return (not t.diverged and bool(inside.all()), -length)
 
 
 def draw_optimizer(
@@ -306,7 +343,7 @@ def draw_optimizer(
     (t,) = draw_trajectories(ax, surface, [optimizer], [lr], steps)
     inset = ax.inset_axes((0.06, 0.08, 0.3, 0.3))
     floor = float(SURFACES[surface].f(*SURFACES[surface].minimum))
-    inset.semilogy(np.maximum(t.losses - floor, 1e-16), color="C0", linewidth=1)
+    inset.semilogy(np.maximum(t.losses - floor, 1e-16), color="C0", linestyle="-", linewidth=1)
     inset.set_title("f - f*  per step", fontsize=7)
     inset.tick_params(labelsize=6)
     return t
@@ -516,3 +553,165 @@ def loss_curve_by_examples(
             if done >= n_examples:
                 break
     return np.array(seen), np.array(losses)
+
+
+# --- sanity checks and the loss landscape -------------------------------------------------
+
+
+def update_ratios(
+    model: Any,
+    loss_fn: Any,
+    optimizer: Optimizer,
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 32,
+    epochs: int = 1,
+    rng: Any = None,
+) -> dict[str, np.ndarray]:
+    """Train, and record ||Delta W|| / ||W|| of every weight matrix at every step.
+
+    The loop of :func:`nnlab.fit` (shuffled mini-batches of :func:`nnlab.data.batches`)
+    with one more line: each weight is copied before ``optimizer.step()`` and the
+    Frobenius norm of the update is divided by that of the weight before it. CS231n's
+    rule of thumb: about 1e-3; much smaller, the rate is too low; much larger, too high.
+    See chapter 5.
+
+    Returns
+    -------
+    dict of str to np.ndarray, shape (steps,)
+        For each parameter whose name ends in ``weight``, the ratio at every step.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size", "update_ratios")
+    epochs = check_positive_int(epochs, "epochs", "update_ratios")
+    gen = as_rng(rng, "update_ratios")
+    weights = [(name, p) for name, p in model.named_parameters() if name.endswith("weight")]
+    if not weights:
+        raise ValueError("update_ratios expected a model with weight matrices; found none")
+    ratios: dict[str, list[float]] = {name: [] for name, _ in weights}
+    model.train()
+    for _ in range(epochs):
+        for xb, yb in batches(X, y, batch_size, shuffle=True, rng=gen):
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb)
+            model.backward(loss_fn.backward(), input_grad=False)
+            before = [p.value.copy() for _, p in weights]
+            optimizer.step()
+            for (name, p), old in zip(weights, before):
+                ratios[name].append(float(np.linalg.norm(p.value - old) / np.linalg.norm(old)))
+    return {name: np.array(r) for name, r in ratios.items()}
+
+
+def _evaluate_at(model: Any, values: list[np.ndarray], loss_fn: Any, X: np.ndarray, y: Any) -> float:
+    from nnlab.train import evaluate
+
+    for p, v in zip(model.parameters(), values):
+        p.value[...] = v
+    return evaluate(model, loss_fn, X, y)[0]
+
+
+def interpolate_loss(
+    model: Any,
+    start: dict[str, np.ndarray],
+    end: dict[str, np.ndarray],
+    loss_fn: Any,
+    X: np.ndarray,
+    y: Any,
+    alphas: Sequence[float],
+) -> np.ndarray:
+    """The loss along the straight line theta(a) = (1 - a) theta_start + a theta_end.
+
+    Goodfellow, Vinyals & Saxe (2015): ``start`` and ``end`` are ``state_dict()``s of
+    the same model (e.g. at initialization and after training); a = 0 is the start,
+    a = 1 the end, values outside [0, 1] extrapolate. The model's weights are restored
+    afterwards. See chapter 5.
+
+    Returns
+    -------
+    np.ndarray, shape (len(alphas),)
+        The loss (in eval mode) at each a.
+    """
+    names = [name for name, _ in model.named_parameters()]
+    saved = model.state_dict()
+    try:
+        out = [
+            _evaluate_at(model, [(1 - a) * start[n] + a * end[n] for n in names], loss_fn, X, y)
+            for a in alphas
+        ]
+    finally:
+        model.load_state_dict(saved)
+    return np.array(out)
+
+
+def filter_normalized_direction(model: Any, rng: Any = None) -> dict[str, np.ndarray]:
+    """A random direction in weight space, scaled like the model's weights (Li et al. 2018).
+
+    Every row of every weight matrix (the weights into one unit, a "filter") gets a
+    Gaussian direction rescaled to the norm of that row, so that a step of 1 along it
+    changes each unit by as much as its own weights; biases get direction 0. Without
+    this, a slice would look flatter along layers with large weights. See chapter 5.
+    """
+    gen = as_rng(rng, "filter_normalized_direction")
+    direction = {}
+    for name, p in model.named_parameters():
+        if name.endswith("weight") and p.value.ndim == 2:
+            d = gen.standard_normal(p.value.shape)
+            scale = np.linalg.norm(p.value, axis=1, keepdims=True) / np.linalg.norm(d, axis=1, keepdims=True)
+            direction[name] = d * scale
+        else:
+            direction[name] = np.zeros_like(p.value)
+    return direction
+
+
+def loss_surface(
+    model: Any,
+    loss_fn: Any,
+    X: np.ndarray,
+    y: Any,
+    alphas: Sequence[float],
+    betas: Sequence[float],
+    rng: Any = None,
+) -> np.ndarray:
+    """The loss on the plane theta* + a d1 + b d2 through the model's current weights.
+
+    d1 and d2 are two :func:`filter_normalized_direction` draws from ``rng``; the model's
+    weights are restored afterwards. See chapter 5.
+
+    Returns
+    -------
+    np.ndarray, shape (len(betas), len(alphas))
+        The loss (in eval mode), rows for b, columns for a (ready for ``contour``).
+    """
+    gen = as_rng(rng, "loss_surface")
+    d1, d2 = filter_normalized_direction(model, gen), filter_normalized_direction(model, gen)
+    names = [name for name, _ in model.named_parameters()]
+    centre = model.state_dict()
+    try:
+        grid = [
+            [_evaluate_at(model, [centre[n] + a * d1[n] + b * d2[n] for n in names], loss_fn, X, y)
+             for a in alphas]
+            for b in betas
+        ]
+    finally:
+        model.load_state_dict(centre)
+    return np.array(grid)
+
+
+def saddle_escape(y0: float, lr: float = 0.1, threshold: float = -1.0, max_steps: int = 10_000) -> int:
+    """Steps of gradient descent on f(x, y) = x^2 - y^2 from (1, y0) until f < ``threshold``.
+
+    The origin is a saddle: x shrinks by (1 - 2 lr) per step while y grows by (1 + 2 lr),
+    so a start close to the ridge y = 0 first slides towards the saddle and sits on a
+    plateau for about log(1 / |y0|) / log(1 + 2 lr) steps before it escapes. Runs
+    ``nnlab.optim.SGD``; returns ``max_steps`` if it never escapes. See chapter 5.
+    """
+    lr = check_real(lr, "lr", "saddle_escape", low=0.0, low_inclusive=False)
+    max_steps = check_positive_int(max_steps, "max_steps", "saddle_escape")
+    p = Parameter(np.array([1.0, float(y0)]))
+    opt = SGD([p], lr)
+    for step in range(1, max_steps + 1):
+        opt.zero_grad()
+        p.grad += (2 * p.value[0], -2 * p.value[1])
+        opt.step()
+        if p.value[0] ** 2 - p.value[1] ** 2 < threshold:
+            return step
+    return max_steps
