@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from nnlab._checks import check_positive_int, check_real
 from nnlab.diagnostics import activation_stats
@@ -281,6 +282,7 @@ def draw_norm_comparison(
         ax.plot(layers, np.where(values > 0, values, np.nan), markersize=3, label=label,
                 **_STYLES[norm])
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     if quantity == "gradient norm":
         ax.set_xlabel("Linear layer l")
         ax.set_ylabel(r"$\|\partial \mathcal{L} / \partial W^{(l)}\|_F$")
