@@ -39,14 +39,17 @@ from nnlab import (  # noqa: E402
     gradcheck,
     init,
     optim,
+    regularization,
     train,
 )
 from nnlab._checks import NonFiniteError  # noqa: E402
 from nnlab.activations import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh  # noqa: E402
+from nnlab.clip import clip_grad_norm_  # noqa: E402
 from nnlab.layers import Dropout, Identity, Linear, Residual, Sequential, mlp  # noqa: E402
 from nnlab.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss  # noqa: E402
 from nnlab.module import Module, Parameter  # noqa: E402
 from nnlab.normalization import BatchNorm1d, LayerNorm  # noqa: E402
+from nnlab.regularization import l1_penalty, max_norm_  # noqa: E402
 from nnlab.train import DivergenceError, History, fit  # noqa: E402
 
 __all__ = [
@@ -77,6 +80,9 @@ __all__ = [
     "History",
     "DivergenceError",
     "NonFiniteError",
+    "clip_grad_norm_",
+    "l1_penalty",
+    "max_norm_",
     # sub-modules
     "data",
     "datasets",
@@ -85,6 +91,7 @@ __all__ = [
     "gradcheck",
     "init",
     "optim",
+    "regularization",
     "train",
 ]
 

@@ -17,16 +17,20 @@ import nnlab
 from nnlab.explore.ch10 import (
     SINE_TASK,
     CapacityGrid,
+    bias_variance,
     capacity_grid,
     count_pieces,
     draw_capacity,
+    fit_readout,
+    random_features,
     sawtooth,
     sine_task,
     tent_network,
     train_regressor,
 )
 
-GRID_FILE = Path(__file__).resolve().parents[1] / "nnlab/_data/capacity_grid.npz"
+ROOT = Path(__file__).resolve().parents[1]
+GRID_FILE = ROOT / "nnlab/_data/capacity_grid.npz"
 X01 = np.linspace(0.0, 1.0, 2**10 + 1).reshape(-1, 1)  # every kink of t^k (k <= 9) is a grid point
 
 
@@ -79,10 +83,19 @@ def test_train_regressor_reports_the_errors_of_the_network_it_returns():
     assert again.val_mse == run.val_mse
 
 
-def test_weight_decay_shrinks_the_weights():
-    norms = [sum(float(np.sum(p.value**2)) for p in train_regressor(16, 1, lam, epochs=300).net.parameters())
-             for lam in (0.0, 0.1)]
+@pytest.mark.parametrize("decoupled, lam", [(False, 0.1), (True, 1.0)])
+def test_weight_decay_shrinks_the_weights(decoupled, lam):
+    norms = [sum(float(np.sum(p.value**2)) for p in
+                 train_regressor(16, 1, wd, decoupled=decoupled, epochs=300).net.parameters())
+             for wd in (0.0, lam)]
     assert norms[1] < 0.5 * norms[0]
+
+
+def test_init_seed_changes_the_network_but_not_the_data():
+    a = train_regressor(4, 1, seed=0, init_seed=0, epochs=5)
+    b = train_regressor(4, 1, seed=0, init_seed=1, epochs=5)
+    assert a.val_mse != b.val_mse
+    assert train_regressor(4, 1, seed=0, epochs=5).val_mse == a.val_mse
 
 
 def test_capacity_grid_averages_train_regressor_over_seeds(tmp_path):
@@ -103,10 +116,22 @@ def stored() -> CapacityGrid:
     return CapacityGrid.load(GRID_FILE)
 
 
+def test_the_stored_grid_has_the_settings_of_its_generator_script(stored):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_capacity_grid", ROOT / "nnlab/_data/make_capacity_grid.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    s = script.SETTINGS
+    assert (stored.widths, stored.depths, stored.decays) == (s["widths"], s["depths"], s["decays"])
+    assert (stored.seeds, stored.epochs, stored.decoupled) == (s["seeds"], s["epochs"], s["decoupled"])
+
+
 def test_the_stored_grid_is_what_capacity_grid_computes(stored):
     # One setting recomputed (all seeds): the notebook's grid is not hand-edited.
     w, d, lam = 4, 1, stored.decays[3]
-    fresh = capacity_grid((w,), (d,), (lam,), seeds=stored.seeds, epochs=stored.epochs)
+    fresh = capacity_grid((w,), (d,), (lam,), seeds=stored.seeds, epochs=stored.epochs,
+                          decoupled=stored.decoupled)
     i = stored.index(w, d, lam)
     for name in ("train", "val", "test"):
         assert getattr(fresh, name)[0, 0, 0] == pytest.approx(getattr(stored, name)[i], rel=1e-6)
@@ -137,5 +162,66 @@ def test_draw_capacity_draws_the_grid_it_is_given(stored, depth, k):
         assert numbers["gap"] == pytest.approx(stored.val[i] - stored.train[i])
         np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), stored.val[i[0], :, i[2]])
         assert len(ax.get_lines()) == (5 if k == 0 else 6)
+        legend = ax.get_legend()
+        assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1  # outside: hides no point
     finally:
         plt.close(fig)
+
+
+# --- bias, variance and double descent -------------------------------------------------------
+
+
+def test_random_features_put_one_kink_per_unit_inside_the_input_range():
+    layer = random_features(50, 0)
+    linear = layer[0]
+    kinks = -linear.bias.value / linear.weight.value[:, 0]
+    assert np.all(np.abs(kinks) <= np.pi)
+    x = np.linspace(-np.pi, np.pi, 4001).reshape(-1, 1)
+    assert layer(x).shape == (4001, 50) and np.all(layer(x) >= 0)
+    np.testing.assert_array_equal(random_features(50, 0)(x), layer(x))  # seeded
+
+
+@pytest.mark.parametrize("width", [3, 15, 40])
+def test_fit_readout_is_the_minimum_norm_least_squares_solution(width):
+    rng = np.random.default_rng(width)
+    H, y = rng.normal(size=(15, width)), rng.normal(size=(15, 1))
+    a = fit_readout(H, y)
+    A = np.hstack([H, np.ones((15, 1))])
+    np.testing.assert_allclose(a, np.linalg.pinv(A) @ y, atol=1e-8)
+    if width + 1 >= 15:  # enough parameters: it interpolates
+        np.testing.assert_allclose(A @ a, y, atol=1e-8)
+
+
+@pytest.mark.parametrize("width", [5, 40])
+def test_fit_readout_with_a_ridge_solves_the_regularized_normal_equations(width):
+    rng = np.random.default_rng(width)
+    H, y = rng.normal(size=(15, width)), rng.normal(size=(15, 1))
+    A = np.hstack([H, np.ones((15, 1))])
+    expected = np.linalg.solve(A.T @ A + 0.1 * np.eye(width + 1), A.T @ y)
+    np.testing.assert_allclose(fit_readout(H, y, 0.1), expected, rtol=1e-10)
+    with pytest.raises(ValueError, match="ridge"):
+        fit_readout(H, y, -1.0)
+
+
+@pytest.fixture(scope="module")
+def decomposition():
+    return bias_variance((2, 6, 14, 200), n_sets=60)
+
+
+def test_bias_variance_noise_add_up_to_the_test_error(decomposition):
+    bv = decomposition
+    f = np.sin(bv.x_test).ravel()
+    # exact: mean squared error against sin x = bias^2 + variance
+    np.testing.assert_allclose(np.mean((bv.predictions - f) ** 2, axis=(1, 2)), bv.bias2 + bv.variance, rtol=1e-10)
+    # in expectation: the test error against noisy targets adds the noise variance
+    np.testing.assert_allclose(bv.test, bv.bias2 + bv.variance + bv.noise, rtol=0.1)
+
+
+def test_bias_falls_with_width_and_wide_models_interpolate(decomposition):
+    bv = decomposition
+    assert bv.bias2[0] > bv.bias2[1]
+    assert bv.train[-1] < 1e-10 < bv.train[0]
+    # the double descent: the error near the interpolation threshold (width + 1 = 15) is
+    # far above both the best narrow model and the widest one, and the widest is best
+    assert bv.test[2] > 3 * max(bv.test[1], bv.test[3])
+    assert bv.test[3] < bv.test[1]
