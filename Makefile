@@ -26,7 +26,7 @@ NBVAL := $(PYTHON) -m pytest book -p no:cacheprovider -q
 OLDEST_NUMPY ?= numpy==2.0.2
 OLD_VENV := .venv-oldest-numpy
 
-.PHONY: book test test-machines setup setup-book setup-test setup-browser assets clean
+.PHONY: book pdf test test-machines setup setup-book setup-test setup-browser assets clean
 
 setup: setup-test
 
@@ -53,6 +53,14 @@ assets:
 book: setup-book assets
 	$(JUPYTER_BOOK) build . -W -n --keep-going
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
+
+# The PDF edition (scripts/build_pdf.py): the book built as one HTML page from the same
+# sources, printed by Debian's Chromium (tagged, with an outline) to _build/pdf/nnlab-book.pdf,
+# and copied to _build/html/nnlab-book.pdf, which the landing page links to, when the site
+# has been built. Printing needs playwright (pinned in requirements-test.txt).
+pdf: setup-book setup-browser assets
+	$(PIP) install --quiet --root-user-action=ignore "$$(grep -E '^playwright' requirements-test.txt)"
+	$(PYTHON) scripts/build_pdf.py
 
 # Every test: nnlab, exercise checks, grading, strict nbval over book/, and the browser
 # test (which builds the book through the built_book fixture, hence `assets`); then strict

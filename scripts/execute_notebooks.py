@@ -39,7 +39,9 @@ def execute(path: Path, *, timeout: int) -> float:
         record_timing=False,
     )
     start = time.perf_counter()
-    client.execute(env={**os.environ, "PYTHONHASHSEED": "0"})
+    # NNLAB_EXPLORER_FRAMES: each explorer also writes the figures of its control grid next
+    # to the notebook (_explorer_frames/), which the published site swaps in (nnlab.widgets).
+    client.execute(env={**os.environ, "PYTHONHASHSEED": "0", "NNLAB_EXPLORER_FRAMES": "1"})
     elapsed = time.perf_counter() - start
     if not _has_widget_state(nb):
         nb.metadata.pop("widgets", None)
@@ -55,7 +57,8 @@ def _has_widget_state(nb: nbformat.NotebookNode) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every .ipynb under book/")
-    parser.add_argument("--timeout", type=int, default=60, help="seconds allowed per cell (default 60)")
+    parser.add_argument("--timeout", type=int, default=600,
+                        help="seconds allowed per cell (default 600: an explorer cell draws its whole grid)")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(
         p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
