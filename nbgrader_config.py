@@ -30,7 +30,14 @@ for step in ("release", "submitted", "autograded", "feedback", "solution"):
     setattr(c.CourseDirectory, f"{step}_directory", os.path.join("course", step))
 os.makedirs(os.path.join(HERE, "course"), exist_ok=True)  # sqlite does not create folders
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "course", "gradebook.db")
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "lesson*.ipynb"]
+# Only the graded notebook is released: not the lessons, nor their assets (the explorers'
+# precomputed frames).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "lesson*.ipynb",
+                            "_explorer_frames"]
+
+# zip_collect: files downloaded from a learning platform go in
+# course/downloaded/<assignment>/archive/ (git-ignored with the rest of course/).
+c.ZipCollectApp.downloaded_directory = os.path.join("course", "downloaded")
 
 # Add the chapter to the gradebook when its assignment is first generated.
 c.GenerateAssignment.create_assignment = True
@@ -38,7 +45,8 @@ c.GenerateAssignment.create_assignment = True
 # A notebook cell may run this long before nbgrader interrupts it (an infinite loop
 # costs the student that cell, not the whole class's grading).
 c.Execute.timeout = 60
-# Seconds each student function may run inside the hidden tests.
+# Seconds each student function may run inside the hidden tests. Each exercise is graded
+# on cases drawn from a fresh seed; --JudgeHiddenTests.seed=SEED reproduces a grade.
 c.JudgeHiddenTests.timeout = 30
 
 # Judge the hidden tests after the kernel has run: HandOverDirectory before nbgrader's

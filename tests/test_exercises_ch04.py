@@ -34,6 +34,6 @@ def test_a_constant_factor_is_named_only_when_it_explains_the_error():
 
 def test_the_last_hint_shows_the_relu_mask(capsys):
     ch04.mlp_backward.hint(3)
-    assert "(Z1 > 0)" in capsys.readouterr().out
+    assert "𝟙[Z₁ > 0]" in capsys.readouterr().out
 
 

@@ -64,6 +64,6 @@ def test_lists_of_weights_are_described_by_their_shapes():
 
 def test_the_last_hint_names_the_spectral_norm(capsys):
     ch06.sigmoid_jacobian.hint(3)
-    assert "np.linalg.norm(W_l, 2)" in capsys.readouterr().out
+    assert "spectral norm (the largest singular value)" in capsys.readouterr().out
 
 

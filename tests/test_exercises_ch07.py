@@ -8,23 +8,27 @@ import numpy as np
 import pytest
 
 from nnlab.exercises import ch07
+from nnlab.exercises._core import Outcome
 from nnlab.exercises.ch07 import _SHAPES, KURTOSIS_TOL, VAR_RTOL
 
 INITIALIZERS = [ch07.he_normal, ch07.xavier_uniform]
 
 
 @pytest.mark.parametrize("exercise", INITIALIZERS, ids=lambda e: e.name)
-def test_nnlabs_own_initializer_passes(exercise, capsys):
+def test_nnlabs_own_initializer_passes(exercise):
+    # Judged directly: a student's check() of nnlab's own function is refused (numpy only).
     (_, reference), = exercise.references
-    exercise.check(reference)
-    assert "passed" in capsys.readouterr().out
+    cases = exercise.cases()
+    assert exercise.verdict(cases, [Outcome(value=reference(*c.args)) for c in cases]) is None
+    with pytest.raises(AssertionError, match=r"uses nnlab\..*numpy only"):
+        exercise.check(reference)
 
 
 def _correct_draws(exercise, shape, gen):
     """Several correct ways of sampling, each as a student might write it."""
     fan_out, fan_in = shape
-    var = exercise.variance(fan_in, fan_out)
-    if exercise.distribution == "normal":
+    var = exercise.judge.variance(fan_in, fan_out)
+    if exercise.judge.distribution == "normal":
         yield gen.normal(0.0, np.sqrt(var), size=shape)
         yield np.sqrt(var) * gen.standard_normal(shape)
         u1, u2 = 1.0 - gen.random(shape), gen.random(shape)  # Box-Muller
@@ -46,11 +50,11 @@ def test_right_answers_pass_whatever_the_seed_and_the_sampling_method(exercise):
     for _ in range(40):
         for shape in _SHAPES:
             for w in _correct_draws(exercise, shape, gen):
-                assert exercise.judge(shape, w) is None
-                var = np.mean(w**2) / exercise.variance(shape[1], shape[0])
+                assert exercise.judge.statistics(shape, w) is None
+                var = np.mean(w**2) / exercise.judge.variance(shape[1], shape[0])
                 kurt = np.mean(w**4) / np.mean(w**2) ** 2
                 worst_var = max(worst_var, abs(var - 1))
-                worst_kurt = max(worst_kurt, abs(kurt - (3.0 if exercise.distribution == "normal" else 1.8)))
+                worst_kurt = max(worst_kurt, abs(kurt - (3.0 if exercise.judge.distribution == "normal" else 1.8)))
     assert worst_var < VAR_RTOL / 2.5, worst_var
     assert worst_kurt < KURTOSIS_TOL / 3, worst_kurt
 
@@ -59,8 +63,8 @@ def test_right_answers_pass_whatever_the_seed_and_the_sampling_method(exercise):
 def test_every_named_mistake_is_far_outside_the_tolerance_on_some_shape(exercise):
     # The separation that makes the check reliable: each mistake's variance is at least
     # 14% away from the right one on one of the shapes (the tolerance is 5%).
-    for what, wrong in exercise.diagnoses:
-        gap = max(abs(wrong(fi, fo) / exercise.variance(fi, fo) - 1) for fo, fi in _SHAPES)
+    for what, wrong in exercise.judge.mistakes:
+        gap = max(abs(wrong(fi, fo) / exercise.judge.variance(fi, fo) - 1) for fo, fi in _SHAPES)
         assert gap > 0.14, what
 
 
@@ -126,3 +130,23 @@ def test_predicted_std_reference_matches_a_monte_carlo_network():
     np.testing.assert_allclose(stds, expected, rtol=0.05)
 
 
+
+
+def test_the_orthogonal_check_passes_uniform_draws_and_rejects_unsigned_qr():
+    # nnlab's own (Haar) draw, judged directly, on 25 grading seeds: never rejected; QR
+    # without the sign correction: rejected on every one tried (the gap is about 10 standard
+    # errors; a right answer is rejected once in 10^7 draws).
+    exercise = ch07.orthogonal
+    (_, reference), = exercise.references
+
+    def unsigned(shape, rng):
+        rows, cols = shape
+        q, _ = np.linalg.qr(np.random.default_rng(rng).normal(size=(max(shape), min(shape))))
+        return q if rows >= cols else q.T
+
+    for seed in range(25):
+        cases = exercise.cases(seed)
+        assert exercise.verdict(cases, [Outcome(value=reference(*c.args)) for c in cases]) is None
+        if seed < 5:
+            verdict = exercise.verdict(cases, [Outcome(value=unsigned(*c.args)) for c in cases])
+            assert "not uniformly random" in verdict

@@ -51,12 +51,13 @@ def test_cases_cover_at_least_five_shapes():
     for exercise in ch08.EXERCISES.values():
         a = exercise.cases()
         assert len(a) >= 5
-        shapes = {c.args[0].shape for c in a} | {c.args[1].shape for c in a}
+        shapes = {c.args[1].shape for c in a} if exercise.name == "batchnorm_eval" else \
+            {c.args[0].shape for c in a} | {c.args[1].shape for c in a}
         assert len(shapes) >= 5, exercise.name
 
 
 def test_the_last_hint_sums_over_the_features(capsys):
     ch08.layernorm_backward.hint(3)
-    assert "axis=1, keepdims=True" in capsys.readouterr().out
+    assert "Σ_k g_nk" in capsys.readouterr().out
 
 

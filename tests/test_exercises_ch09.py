@@ -62,6 +62,6 @@ def test_every_exercise_has_at_least_five_cases():
 
 def test_the_last_hint_adds_the_skip_path(capsys):
     ch09.residual_backward.hint(3)
-    assert "G + dZ @ W1" in capsys.readouterr().out
+    assert "∂ℒ/∂X = G + Δ W₁" in capsys.readouterr().out
 
 

@@ -1,4 +1,8 @@
-"""The whole nbgrader flow, in a temporary course: release, submit, autograde, feedback, export.
+"""The whole nbgrader flow, in a temporary course: release, collect, autograde, feedback, export.
+
+Every nbgrader command is taken, as written, from book/instructors.md (:func:`documented`),
+so the page cannot go stale: the submissions arrive as a folder of downloaded files (some
+loose, some in a zip) sorted by the documented ``zip_collect``.
 
 nbgrader is slow (a kernel per notebook), so one autograde run grades every student at
 once: the reference solutions, an untouched release, the bug catalogue, and the bad
@@ -10,9 +14,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,9 +38,23 @@ EXERCISES = list(ch01.EXERCISES)  # in notebook order
 TIMEOUT_CELL = 15  # seconds nbgrader lets a cell run in this test (the course uses 60)
 
 
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+def nbgrader(course: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+INSTRUCTORS = ROOT / "book" / "instructors.md"
+
+
+def documented(subcommand: str, page: Path = INSTRUCTORS) -> list[str]:
+    """The arguments of the first `nbgrader <subcommand> ...` line of a bash block of the page."""
+    blocks = re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S)
+    for block in blocks:
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line)
+            if words[:2] == ["nbgrader", subcommand]:
+                return words[1:]
+    raise AssertionError(f"book/instructors.md shows no `nbgrader {subcommand}` command")
 
 
 def points(name: str) -> float:
@@ -140,7 +161,7 @@ def make_students(release: Path) -> dict[str, Student]:
 
 
 def write_submission(release: Path, path: Path, student: Student) -> None:
-    path.parent.mkdir(parents=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if student.raw is not None:
         path.write_text(student.raw)
         return
@@ -173,23 +194,36 @@ def run(tmp_path_factory) -> Run:
     (course / "book" / ASSIGNMENT / "lesson.ipynb").write_text(
         (ROOT / "book" / ASSIGNMENT / "lesson.ipynb").read_text()
         if (ROOT / "book" / ASSIGNMENT / "lesson.ipynb").exists() else "{}")
-    generated = nbgrader(course, "generate_assignment", ASSIGNMENT)
+    generated = nbgrader(course, *documented("generate_assignment"))
     assert generated.returncode == 0, generated.stderr[-3000:]
     release = course / "course" / "release" / ASSIGNMENT / "graded.ipynb"
 
+    # What a learning platform hands back: <student_id>_graded.ipynb files, half of them
+    # zipped together, in the folder the page names.
     students = make_students(release)
+    downloads = course / "course" / "downloaded" / ASSIGNMENT / "archive"
+    staging = course / "staging"
     for sid, student in students.items():
-        target = course / "course" / "submitted" / sid / ASSIGNMENT / "graded.ipynb"
+        target = staging / f"{sid}_graded.ipynb"
         if sid == "reference":
-            target.parent.mkdir(parents=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(SOURCE, target)
         else:
             write_submission(release, target, student)
+    downloads.mkdir(parents=True)
+    with zipfile.ZipFile(downloads / "submissions.zip", "w") as archive:
+        for i, path in enumerate(sorted(staging.iterdir())):
+            if i % 2:
+                archive.write(path, f"submissions/{path.name}")
+            else:
+                shutil.copy(path, downloads / path.name)
+    collected = nbgrader(course, *documented("zip_collect"))
+    assert collected.returncode == 0, collected.stderr[-3000:]
 
-    autograde = nbgrader(course, "autograde", ASSIGNMENT)
-    exported = nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    autograde = nbgrader(course, *documented("autograde"))
+    exported = nbgrader(course, *documented("export"))
     assert exported.returncode == 0, exported.stderr[-3000:]
-    feedback = nbgrader(course, "generate_feedback", ASSIGNMENT)
+    feedback = nbgrader(course, *documented("generate_feedback"))
 
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -201,7 +235,7 @@ def run(tmp_path_factory) -> Run:
             except MissingEntry:
                 continue
             scores[sid] = {g.name.removesuffix("_tests"): g.score for g in nb.grades}
-    with open(course / "grades.csv") as f:
+    with open(course / "course" / "grades.csv") as f:
         grades_csv = list(csv.DictReader(f))
     return Run(course, students, autograde, scores, grades_csv, feedback)
 
@@ -224,6 +258,30 @@ def test_release_has_no_solution_and_no_hidden_test_and_no_lesson(run):
     nb = nbformat.reads(text, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"
                and c.metadata.nbgrader.get("grade") or c.metadata.get("nbgrader", {}).get("solution"))
+
+
+def test_zip_collect_as_documented_sorts_every_downloaded_file(run):
+    submitted = run.course / "course" / "submitted"
+    assert sorted(p.name for p in submitted.iterdir()) == sorted(run.students)
+    for sid in run.students:
+        assert (submitted / sid / ASSIGNMENT / "graded.ipynb").is_file(), sid
+
+
+def test_the_grading_seed_is_in_the_autograded_notebook_and_the_feedback(run):
+    text = (run.course / "course" / "autograded" / "reference" / ASSIGNMENT / "graded.ipynb").read_text()
+    seeds = re.findall(r"graded on cases drawn with seed (\d+)", text)
+    assert len(seeds) == len(EXERCISES) and len(set(seeds)) == len(seeds)
+    html = (run.course / "course" / "feedback" / "bugs0a" / ASSIGNMENT / "graded.html").read_text()
+    assert "graded on cases drawn with seed" in html
+
+
+def test_the_install_step_installs_what_grading_needs():
+    install = re.search(r"## 0\. Install\n(.*?)\n## ", INSTRUCTORS.read_text(), flags=re.S).group(1)
+    assert "python -m pip install -r requirements.txt" in install
+    assert "python -m pip install -e ." in install
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^nbgrader>=0\.9", requirements, flags=re.M)
+    assert re.search(r"^cloudpickle", requirements, flags=re.M)
 
 
 def test_autograde_finishes_for_everyone_despite_bad_submissions(run):

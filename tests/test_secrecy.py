@@ -115,7 +115,9 @@ def test_there_is_a_graded_notebook_with_secrets():
 
 def test_no_solution_or_hidden_test_anywhere_in_the_built_site(built_book):
     build_dir = Path(built_book).parent
-    taught = set().union(*taught_lines().values())
+    # What a lesson itself shows is public by design (whether the lessons give graded answers
+    # away is checked below); a secret line found inside a lesson's text is not a leak.
+    taught = "\n".join(line for page in taught_lines().values() for line in page)
     secrets = {line: path for path in GRADED for line in secret_lines(path) if line not in taught}
     # Also as they look inside a JSON string (an .ipynb or the search index).
     escaped = {json.dumps(line)[1:-1]: line for line in secrets}

@@ -19,6 +19,18 @@ runs in nbgrader's own process, after the kernel has finished
 has been replaced cannot fake a pass. Run anywhere else (the book's own tests, a
 student's machine), it starts the judge as a subprocess (``python -I -m
 nnlab.exercises._isolation ID``) and raises AssertionError with its verdict.
+
+The graded cases are drawn from a seed the judge draws when it grades
+(:func:`draw_seed`, from the operating system's randomness), never the fixed seed of the
+cases ``check`` shows: the kernel cannot know them, and a function that replays answers
+recorded while ``check`` ran gets them wrong. The seed is printed with the verdict (it
+lands in the autograded notebook and the feedback), and ``grade(ID, fn, seed=SEED)`` or
+``nbgrader autograde --JudgeHiddenTests.seed=SEED`` grades on the same cases again.
+
+The runner imports nothing but numpy, cloudpickle and the standard library, and applies
+the numpy-only policy (:mod:`nnlab.exercises._wire`): a function that reaches nnlab,
+torch, jax, tensorflow, scipy, scikit-learn or autograd scores zero, with a message
+that names what it used.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ import base64
 import importlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -37,7 +50,7 @@ from typing import Any
 from nnlab.exercises import _wire
 from nnlab.exercises._core import Exercise, Outcome
 
-__all__ = ["grade", "get_exercise", "isolated_verdict", "SUBMISSION_ENV"]
+__all__ = ["grade", "get_exercise", "isolated_verdict", "draw_seed", "seed_line", "SUBMISSION_ENV"]
 
 #: Set by the nbgrader plugin: the directory where :func:`grade` leaves each function.
 SUBMISSION_ENV = "NNLAB_SUBMISSION_DIR"
@@ -57,13 +70,31 @@ def get_exercise(exercise_id: str) -> Exercise:
     return exercise
 
 
+def draw_seed() -> int:
+    """A grading seed nobody can know in advance (the operating system's randomness)."""
+    return secrets.randbits(32)
+
+
+def seed_line(exercise: Exercise, seed: int) -> str:
+    """Where the graded cases came from, and how to grade on them again."""
+    return (f"(graded on cases drawn with seed {seed}; to reproduce: "
+            f"nnlab.exercises.grade({exercise.id!r}, {exercise.name}, seed={seed}))")
+
+
+def _wrap_spec(exercise: Exercise) -> str | None:
+    if exercise.wrap is None:
+        return None
+    return f"{exercise.wrap.__module__}:{exercise.wrap.__name__}"
+
+
 def _run_isolated(
-    payload: bytes, cases: list[Any], timeout: float, float_errors: str | None = None
+    payload: bytes, cases: list[Any], timeout: float, exercise: Exercise
 ) -> list[Outcome] | str:
     """Outcomes of the pickled function on ``cases`` from a runner process, or what went wrong."""
     request = json.dumps({"fn": base64.b64encode(payload).decode("ascii"),
                           "cases": [_wire.encode(c.args) for c in cases],
-                          "float_errors": float_errors})
+                          "float_errors": exercise.float_errors,
+                          "wrap": _wrap_spec(exercise), "allowed": list(exercise.allowed)})
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env.pop(SUBMISSION_ENV, None)
     with tempfile.TemporaryDirectory(prefix="nnlab-runner-") as tmp:
@@ -87,6 +118,9 @@ def _run_isolated(
             result = json.loads(result_path.read_text())
             if "load_error" in result:
                 return f"could not be loaded by the grader ({result['load_error']})"
+            if "forbidden" in result:
+                return [Outcome(error_type=_wire.FORBIDDEN_ERROR, error_message=str(result["forbidden"]))
+                        ] * len(cases)
             outcomes = [
                 Outcome(error_type=str(o["error"]), error_message=str(o.get("message", "")))
                 if "error" in o else Outcome(value=_wire.decode(o["value"]))
@@ -99,24 +133,35 @@ def _run_isolated(
     return outcomes
 
 
-def isolated_verdict(exercise: Exercise, payload: bytes, timeout: float = DEFAULT_TIMEOUT) -> str | None:
-    """None if the pickled function passes ``exercise``; otherwise the message explaining why not.
+def isolated_verdict(exercise: Exercise, payload: bytes, timeout: float = DEFAULT_TIMEOUT,
+                     seed: int | None = None) -> tuple[str | None, int]:
+    """(None if the pickled function passes ``exercise``, else the message; the grading seed).
 
-    The function runs only in a runner process; the comparison runs here.
+    The cases are drawn from ``seed``, or from a fresh seed nobody knew in advance. The
+    function runs only in a runner process; the comparison runs here.
     """
-    cases = exercise.cases()
-    outcomes = _run_isolated(payload, cases, timeout, exercise.float_errors)
+    seed = draw_seed() if seed is None else int(seed)
+    cases = exercise.cases(seed)
+    outcomes = _run_isolated(payload, cases, timeout, exercise)
     if isinstance(outcomes, str):
-        return f"{exercise.name}: your function {outcomes}.\n  {exercise.reread()}"
-    return exercise.verdict(cases, outcomes)
+        verdict: str | None = f"{exercise.name}: your function {outcomes}.\n  {exercise.reread()}"
+    else:
+        verdict = exercise.verdict(cases, outcomes)
+    return (f"{verdict}\n  {seed_line(exercise, seed)}" if verdict else None), seed
 
 
-def passed_line(exercise: Exercise) -> str:
-    return f"✓ {exercise.name}: passed the hidden tests ({len(exercise.cases())} cases, run in a separate process)"
+def passed_line(exercise: Exercise, seed: int | None = None) -> str:
+    """The ✓ line; with ``seed``, also where the cases came from (what nbgrader records)."""
+    line = f"✓ {exercise.name}: passed the hidden tests ({len(exercise.cases())} cases, run in a separate process)"
+    return f"{line} {seed_line(exercise, seed)}" if seed is not None else line
 
 
-def grade(exercise_id: str, answer: Callable[..., Any], *, timeout: float = DEFAULT_TIMEOUT) -> None:
+def grade(exercise_id: str, answer: Callable[..., Any], *, timeout: float = DEFAULT_TIMEOUT,
+          seed: int | None = None) -> None:
     """The hidden test of one graded exercise: judge ``answer`` away from the notebook.
+
+    ``seed`` reproduces an earlier grade (the verdict prints its seed); by default the
+    judge draws a new one, so the graded cases differ from those ``check`` shows.
 
     Raises
     ------
@@ -138,11 +183,11 @@ def grade(exercise_id: str, answer: Callable[..., Any], *, timeout: float = DEFA
         (Path(directory) / f"{exercise.id}.pkl").write_bytes(payload)
         print(f"{exercise.name}: handed to the grader, which checks it outside this notebook.")
         return
+    command = [sys.executable, "-I", "-m", "nnlab.exercises._isolation", exercise.id, str(timeout)]
+    if seed is not None:
+        command.append(str(int(seed)))
     try:
-        proc = subprocess.run(
-            [sys.executable, "-I", "-m", "nnlab.exercises._isolation", exercise.id, str(timeout)],
-            input=payload, capture_output=True, timeout=timeout + 30,
-        )
+        proc = subprocess.run(command, input=payload, capture_output=True, timeout=timeout + 30)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"{exercise.name}: the grader did not finish within {timeout + 30:g} s") from None
     report = proc.stdout.decode(errors="replace").strip()
@@ -152,13 +197,16 @@ def grade(exercise_id: str, answer: Callable[..., Any], *, timeout: float = DEFA
 
 
 def _judge_main(argv: list[str]) -> int:
-    """``python -I -m nnlab.exercises._isolation ID [TIMEOUT] < pickle``: print the verdict; 0 if passed."""
+    """``python -I -m nnlab.exercises._isolation ID [TIMEOUT [SEED]] < pickle``: print the verdict; 0 if passed."""
     exercise = get_exercise(argv[0])
     timeout = float(argv[1]) if len(argv) > 1 else DEFAULT_TIMEOUT
-    verdict = isolated_verdict(exercise, sys.stdin.buffer.read(), timeout)
+    seed = int(argv[2]) if len(argv) > 2 else None
+    verdict, seed = isolated_verdict(exercise, sys.stdin.buffer.read(), timeout, seed)
     if verdict:
         print(verdict)
         return 1
+    # A pass prints the same line on every run (the book stores it); nbgrader's judge adds
+    # the seed (nbgrader_plugin.JudgeHiddenTests), and a failure always names it.
     print(passed_line(exercise))
     return 0
 

@@ -16,8 +16,6 @@ rows that do not sum to zero, an overflow to inf) and names the likely cause.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,38 +25,17 @@ from nnlab.exercises._core import Case, Exercise
 from nnlab.gradcheck import numerical_gradient
 from nnlab.losses import BCEWithLogitsLoss, CrossEntropyLoss
 
-__all__ = ["log_softmax", "cross_entropy_grad", "bce_with_logits", "EXERCISES"]
+__all__ = ["log_softmax", "cross_entropy_grad", "bce_with_logits", "softmax_vjp", "EXERCISES"]
 
 # Headings of book/03_losses/lesson.ipynb (tests/test_exercises_ch03.py keeps them in sync).
-SECTION_LSE = "3.6 Log-sum-exp: why a naive softmax overflows"
-SECTION_GRAD = "3.5 The gradient of softmax cross-entropy is p - y"
-SECTION_BCE = "3.4 Two classes: binary cross-entropy with logits"
+SECTION_LSE = "Log-sum-exp: why a naive softmax overflows"
+SECTION_GRAD = "The gradient of softmax cross-entropy is p - y"
+SECTION_BCE = "Two classes: binary cross-entropy with logits"
+SECTION_SOFTMAX = "Classification: softmax and cross-entropy"
 
 
-@dataclass
-class DiagnosedExercise(Exercise):
-    """An exercise whose failure message adds the likely cause of a wrong answer.
-
-    ``diagnose(args, got)`` looks at the student's result for the inputs ``args``
-    and returns one sentence naming a typical mistake the result shows, or None.
-    """
-
-    diagnose: Callable[[tuple[Any, ...], Any], str | None] | None = None
-
-    def verdict(self, cases: Any, outcomes: Any) -> str | None:
-        # Case by case, so that the diagnosis is made on the very input that failed.
-        for case, outcome in zip(cases, outcomes):
-            problem = super().verdict([case], [outcome])
-            if problem is None:
-                continue
-            cause = None
-            if self.diagnose is not None and not outcome.raised:
-                try:
-                    cause = self.diagnose(case.args, outcome.value)
-                except Exception:  # a result of the wrong type or shape: no diagnosis
-                    cause = None
-            return f"{problem}\n  Likely cause: {cause}" if cause else problem
-        return None
+# A wrong answer that shows a typical mistake gets this line, naming it.
+_LIKELY = "Likely cause: {}"
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -90,8 +67,13 @@ def _lse_cases(rng: np.random.Generator) -> list[Case]:
     # underflow to exactly 0, so log(softmax) is -inf, and a max taken over the whole
     # array (or the wrong axis) underflows whole rows.
     offsets = np.array([[800.0], [0.0], [-800.0], [300.0], [-50.0]])
-    cases.append(Case((offsets + rng.normal(scale=300.0, size=(5, 3)),), ("Z",),
-                           note="rows centred at -800 .. 800 with spread 300"))
+    # Whatever the seed: in every row one logit lies >= 450 above the centre and one >= 450
+    # below it, so a probability always underflows (a gap of 900 > 745).
+    Z = offsets + rng.normal(scale=300.0, size=(5, 3))
+    Z[:, 0] = offsets[:, 0] + rng.uniform(450.0, 550.0, size=5)
+    Z[:, 1] = offsets[:, 0] - rng.uniform(450.0, 550.0, size=5)
+    cases.append(Case((rng.permuted(Z, axis=1),), ("Z",),
+                      note="rows centred at -800 .. 800 with spread 300"))
     return cases
 
 
@@ -133,7 +115,8 @@ def _lse_diagnose(args: tuple[Any, ...], got: Any) -> str | None:
     return None
 
 
-log_softmax = DiagnosedExercise(
+log_softmax = Exercise(
+    note_format=_LIKELY,
     name="log_softmax",
     chapter=3,
     section=SECTION_LSE,
@@ -141,13 +124,13 @@ log_softmax = DiagnosedExercise(
     references=[("nnlab.activations.log_softmax(Z, axis=1)", _lse_reference)],
     diagnose=_lse_diagnose,
     hints=(
-        ("log softmax(z)_i = z_i - log(sum_j exp(z_j)). Each row of Z is one example; the sum "
-         "runs over the classes, axis=1."),
-        ("Shifting every logit of a row by the same constant m does not change the result. "
-         "Choose m = the row's maximum: then every exponent is <= 0 and exp cannot overflow."),
-        ("m = Z.max(axis=1, keepdims=True); return Z - m - np.log(np.exp(Z - m).sum(axis=1, "
-         "keepdims=True)). Never take np.log of a softmax: a probability that underflows to 0 "
-         "gives -inf."),
+        ("log softmax(z)_i = z_i − log Σ_j e^{z_j}: each row of Z is one example, and the sum "
+         "runs over its classes. Never take the log of a softmax: a probability that "
+         "underflows to 0 gives −∞."),
+        ("Z is (N, C) and so is the answer. The normaliser log Σ_j e^{z_j} is one number per "
+         "row: keep it as an (N, 1) column so that it broadcasts over the C classes."),
+        ("With m = max_j z_j of the row: log softmax(z)_i = z_i − m − log Σ_j e^{z_j − m}; "
+         "every exponent is ≤ 0, so nothing overflows."),
     ),
 )
 
@@ -203,7 +186,8 @@ def _ce_diagnose(args: tuple[Any, ...], got: Any) -> str | None:
     return None
 
 
-cross_entropy_grad = DiagnosedExercise(
+cross_entropy_grad = Exercise(
+    note_format=_LIKELY,
     name="cross_entropy_grad",
     chapter=3,
     section=SECTION_GRAD,
@@ -214,12 +198,12 @@ cross_entropy_grad = DiagnosedExercise(
     ],
     diagnose=_ce_diagnose,
     hints=(
-        ("For one example, dL/dz = p - onehot(y) with p = softmax(z). The loss of a batch is the "
-         "mean over its N rows."),
-        ("Build P = softmax of each row (axis=1), then subtract 1 at the true class of each row: "
-         "P[np.arange(N), y] -= 1. Do not forget the mean."),
-        ("P = np.exp(Z - Z.max(axis=1, keepdims=True)); P /= P.sum(axis=1, keepdims=True); "
-         "P[np.arange(len(y)), y] -= 1; return P / len(y)."),
+        ("For one example, ∂ℓ/∂z = p − onehot(y) with p = softmax(z); the batch loss ℒ is the "
+         "MEAN of the N examples' losses."),
+        ("Z is (N, C), y holds N class indices; the answer is (N, C). In row n, subtract 1 at "
+         "column y_n only (index with the pair of arrays rows 0..N−1 and y). The softmax needs"
+         " the max shift of exercise 1."),
+        '∂ℒ/∂Z_nk = (softmax(z_n)_k − [k = y_n]) / N.',
     ),
 )
 
@@ -286,7 +270,8 @@ def _bce_diagnose(args: tuple[Any, ...], got: Any) -> str | None:
     return None
 
 
-bce_with_logits = DiagnosedExercise(
+bce_with_logits = Exercise(
+    note_format=_LIKELY,
     name="bce_with_logits",
     chapter=3,
     section=SECTION_BCE,
@@ -298,18 +283,87 @@ bce_with_logits = DiagnosedExercise(
     output_names=("loss", "grad"),
     diagnose=_bce_diagnose,
     hints=(
-        ("Per entry, the loss is -[y log sigma(z) + (1 - y) log(1 - sigma(z))]; the result is the "
-         "mean over all entries. Written with logs of sigmoids it overflows for |z| ~ 800."),
-        ("log sigma(z) = -log(1 + exp(-z)) and log(1 - sigma(z)) = -z - log(1 + exp(-z)), so the "
-         "entry's loss is z - z*y + log(1 + exp(-z)); for z < 0 rewrite it so no exp of a large "
-         "positive number appears. The gradient of the mean is (sigma(z) - y) / n."),
-        ("loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))); for sigma use "
-         "e = np.exp(-np.abs(z)) and np.where(z >= 0, 1 / (1 + e), e / (1 + e)); "
-         "grad = (sigma - y) / z.size; return loss, grad."),
+        ("Per entry ℓ = −[y log σ(z) + (1 − y) log(1 − σ(z))], and the loss is the mean over "
+         "all entries. Written with logs of sigmoids it overflows for |z| ≈ 800: rewrite it "
+         "first."),
+        ("z and y have the same shape; the loss is one number and the gradient has z's shape. "
+         "n is the number of entries of z (all of them, not only the rows)."),
+        ("ℓ(z, y) = max(z, 0) − z y + log(1 + e^{−|z|}) and ∂ℒ/∂z = (σ(z) − y)/n, with σ "
+         "computed stably as in chapter 2."),
+    ),
+)
+
+
+# --- Exercise 4: the softmax vector-Jacobian product (not in the lesson's code) ---------------
+# The lesson differentiates softmax only inside cross-entropy (p - y). Here softmax stands
+# alone and the gradient G = dL/dP arriving from above is arbitrary: the student derives
+# the Jacobian diag(p) - p p^T and applies it to each row without building it.
+
+_VJP_SHAPES = [(4, 3), (1, 5), (6, 2), (3, 7), (5, 4)]
+
+
+def _vjp_cases(rng: np.random.Generator) -> list[Case]:
+    cases = [Case((rng.normal(scale=2.0, size=shape), rng.normal(size=shape)), ("Z", "G"))
+             for shape in _VJP_SHAPES]
+    # Large logits: the softmax must be computed with the max shift.
+    cases.append(Case((900.0 + rng.normal(scale=3.0, size=(3, 4)), rng.normal(size=(3, 4))),
+                      ("Z", "G"), note="logits near +900"))
+    return cases
+
+
+def _softmax(Z: np.ndarray, axis: int = 1) -> np.ndarray:
+    return np.exp(_nnlab_log_softmax(Z, axis=axis))
+
+
+def _vjp_reference(Z: np.ndarray, G: np.ndarray) -> np.ndarray:
+    # Row by row with the full Jacobian J = diag(p) - p p^T (symmetric): dL/dz = J g.
+    P = _softmax(Z)
+    return np.stack([(np.diag(p) - np.outer(p, p)) @ g for p, g in zip(P, G)])
+
+
+def _vjp_numerical(Z: np.ndarray, G: np.ndarray) -> np.ndarray:
+    return numerical_gradient(lambda V: float(np.sum(G * _softmax(V))), Z.copy())
+
+
+softmax_vjp = Exercise(
+    name="softmax_vjp",
+    chapter=3,
+    section=SECTION_SOFTMAX,
+    make_cases=_vjp_cases,
+    references=[("the Jacobian diag(p) - p p^T of nnlab's softmax, row by row", _vjp_reference),
+                ("central differences of sum(G * softmax(Z))", _vjp_numerical)],
+    note_format="Likely cause: {}.",
+    diagnose=lambda args, got: (
+        ("exp overflowed: compute the softmax with each row's maximum subtracted first (see "
+         "'Log-sum-exp: why a naive softmax overflows')")
+        if isinstance(got, np.ndarray) and got.dtype.kind == "f" and not np.all(np.isfinite(got))
+        else None),
+    hints=(
+        ("Softmax couples the entries of a row: each p_k depends on every z_j. Write the "
+         "Jacobian ∂p/∂z of one row, then apply its transpose to the row of G."),
+        ("Z and G are (N, C) and so is the answer; rows are independent examples. The "
+         "Jacobian of one row is (C, C), but you never need to build it: its product with a "
+         "vector takes one number per row, an (N, 1) column."),
+        ("∂p_k/∂z_j = p_k ([k = j] − p_j), so (∂ℒ/∂z)_j = Σ_k g_k p_k ([k = j] − p_j) = "
+         "p_j (g_j − Σ_k g_k p_k)."),
+    ),
+    diagnoses=(
+        ("G * p: only the diagonal of the Jacobian; every p_k also depends on the other z_j, "
+         "which subtracts p_j times the sum over k of g_k p_k",
+         lambda Z, G: G * _softmax(Z)),
+        ("G * p (1 - p): the diagonal entries p_j (1 - p_j) of the Jacobian alone; the "
+         "off-diagonal entries -p_k p_j are missing",
+         lambda Z, G: G * _softmax(Z) * (1 - _softmax(Z))),
+        ("the sign is flipped: it is p_j (g_j - sum_k g_k p_k), not p_j (sum_k g_k p_k - g_j)",
+         lambda Z, G: -_vjp_reference(Z, G)),
+        ("the sum over k runs down the batch (axis 0) instead of along each row's classes",
+         lambda Z, G: _softmax(Z) * (G - (G * _softmax(Z)).sum(axis=0, keepdims=True))),
+        ("the softmax is taken over the batch (axis 0) instead of each row",
+         lambda Z, G: _softmax(Z, 0) * (G - (G * _softmax(Z, 0)).sum(axis=1, keepdims=True))),
     ),
 )
 
 
 EXERCISES: dict[str, Exercise] = {
-    ex.name: ex for ex in (log_softmax, cross_entropy_grad, bce_with_logits)
+    ex.name: ex for ex in (log_softmax, cross_entropy_grad, bce_with_logits, softmax_vjp)
 }

@@ -21,8 +21,7 @@ factor (a dropped 1/N, a missing 2), the message says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,11 +32,11 @@ from nnlab.gradcheck import numerical_gradient
 from nnlab.layers import Linear, Sequential
 from nnlab.losses import MSELoss
 
-__all__ = ["linear_backward", "mlp_backward", "sigmoid_delta", "EXERCISES"]
+__all__ = ["linear_backward", "mlp_backward", "sigmoid_delta", "softplus_layer_backward", "EXERCISES"]
 
 # Headings of book/04_backprop/lesson.ipynb (tests/test_exercises_ch04.py keeps them in sync).
-SECTION_DELTA = "4.3 Backpropagation for a layer: the delta recursion"
-SECTION_BATCH = "4.4 A batch at once: the code of Linear.backward"
+SECTION_DELTA = "Backpropagation for a layer: the delta recursion"
+SECTION_BATCH = "A batch at once: the code of Linear.backward"
 
 
 def _linear(weight: np.ndarray, bias: np.ndarray | None = None) -> Linear:
@@ -72,14 +71,10 @@ def _factor_note(expected: Any, got: Any, names: Sequence[str]) -> str | None:
     return None
 
 
-@dataclass
-class _GradientExercise(Exercise):
-    """An Exercise whose message also names a constant factor that explains a wrong answer."""
-
-    note_format: str = "Note: {}."
-
-    def explain(self, case: Case, got: Any) -> str | None:
-        return _factor_note(self.expected(case), got, tuple(self.output_names) or ("the result",))
+def _factor(reference: Callable[..., Any], names: Sequence[str] = ()) -> dict[str, Any]:
+    """The fields that name a constant factor explaining a wrong answer (every exercise here)."""
+    return {"note_format": "Note: {}.",
+            "diagnose": lambda args, got: _factor_note(reference(*args), got, tuple(names) or ("the result",))}
 
 
 # Every width differs from every other and from the batch size, so that a missing
@@ -114,7 +109,8 @@ def _linear_numerical(X: np.ndarray, W: np.ndarray, G: np.ndarray) -> tuple[np.n
     return numerical_gradient(f, X), numerical_gradient(f, W), numerical_gradient(f, b)
 
 
-linear_backward = _GradientExercise(
+linear_backward = Exercise(
+    **_factor(_linear_reference, ("dX", "dW", "db")),
     name="linear_backward",
     chapter=4,
     section=SECTION_BATCH,
@@ -123,11 +119,12 @@ linear_backward = _GradientExercise(
                 ("central differences of sum(G * (X W^T + b))", _linear_numerical)],
     output_names=("dX", "dW", "db"),
     hints=(
-        "Start from the shapes: dX must be (N, d_in) like X, dW (d_out, d_in) like W, db "
-        "(d_out,) like b. G is (N, d_out). Which products of G, X and W have those shapes?",
-        "Row n of Z is W x_n + b, so example n contributes g_n x_n^T to dW and g_n to db; "
-        "the batch gradient is the SUM of the contributions of all rows.",
-        "dX = G @ W, dW = G.T @ X, db = G.sum(axis=0).",
+        ("Row n of Z is W x_n + b. Take the gradient of each example's contribution, then add "
+         "up the contributions of the N rows of the batch."),
+        ("Match shapes: G is (N, d_out); dX must be (N, d_in) like X, dW (d_out, d_in) like W,"
+         " db (d_out,) like b. For each, only one product of G with X or W (transposed or not)"
+         " has the right shape."),
+        '∂ℒ/∂X = G W,  ∂ℒ/∂W = Σ_n g_n x_nᵀ = Gᵀ X,  ∂ℒ/∂b = Σ_n g_n.',
     ),
 )
 
@@ -172,7 +169,8 @@ def _mlp_numerical(X: np.ndarray, Y: np.ndarray, W1: np.ndarray, b1: np.ndarray,
     return tuple(numerical_gradient(loss, p) for p in (W1, b1, W2, b2))
 
 
-mlp_backward = _GradientExercise(
+mlp_backward = Exercise(
+    **_factor(_mlp_reference, ("dW1", "db1", "dW2", "db2")),
     name="mlp_backward",
     chapter=4,
     section=SECTION_BATCH,
@@ -181,13 +179,13 @@ mlp_backward = _GradientExercise(
                 ("central differences of the loss", _mlp_numerical)],
     output_names=("dW1", "db1", "dW2", "db2"),
     hints=(
-        "Run the forward pass and keep Z1, H and Yhat. Then go backwards: dL/dYhat first, "
-        "then layer 2 (dW2, db2, dH), then the ReLU (dZ1), then layer 1 (dW1, db1).",
-        "The loss is the mean over ALL N * d_out entries of (Yhat - Y)^2, as nnlab.MSELoss, "
-        "so dL/dYhat = 2 (Yhat - Y) / Yhat.size. The ReLU passes the gradient only where "
-        "its input was positive: dZ1 = dH * (Z1 > 0).",
-        "dYhat = 2 * (Yhat - Y) / Yhat.size; dW2 = dYhat.T @ H; db2 = dYhat.sum(axis=0); "
-        "dH = dYhat @ W2; dZ1 = dH * (Z1 > 0); dW1 = dZ1.T @ X; db1 = dZ1.sum(axis=0).",
+        ("Forward first, keeping Z₁, H = ReLU(Z₁) and Ŷ; then backwards: ∂ℒ/∂Ŷ, the output "
+         "layer, the ReLU, the hidden layer. It is exercise 1 twice with a ReLU between."),
+        ("The loss is the mean over all N·d_out entries (nnlab.MSELoss). ∂ℒ/∂Ŷ is (N, d_out), "
+         "∂ℒ/∂H and ∂ℒ/∂Z₁ are (N, d_hidden); each parameter's gradient has the parameter's "
+         "shape."),
+        ("∂ℒ/∂Ŷ = 2(Ŷ − Y)/(N d_out) =: D₂; ∂ℒ/∂W₂ = D₂ᵀ H, ∂ℒ/∂b₂ = Σ_n (D₂)_n; D₁ = (D₂ W₂) "
+         "⊙ 𝟙[Z₁ > 0]; ∂ℒ/∂W₁ = D₁ᵀ X, ∂ℒ/∂b₁ = Σ_n (D₁)_n."),
     ),
 )
 
@@ -220,7 +218,8 @@ def _delta_numerical(Z: np.ndarray, W_next: np.ndarray, delta_next: np.ndarray) 
     return numerical_gradient(f, Z)
 
 
-sigmoid_delta = _GradientExercise(
+sigmoid_delta = Exercise(
+    **_factor(_delta_reference),
     name="sigmoid_delta",
     chapter=4,
     section=SECTION_DELTA,
@@ -228,17 +227,87 @@ sigmoid_delta = _GradientExercise(
     references=[("nnlab Linear.backward then Sigmoid.backward", _delta_reference),
                 ("central differences", _delta_numerical)],
     hints=(
-        "delta = dL/dZ for the layer whose pre-activations are Z (N, d_l). Two steps back "
-        "from delta_next = dL/dZ_next: through the next Linear layer to dL/dH, then "
-        "through the sigmoid to dL/dZ.",
-        "Z_next = H W_next^T + b, so dL/dH = delta_next @ W_next (shape (N, d_l)). The "
-        "sigmoid acts entry by entry: multiply elementwise by sigmoid'(Z) = s (1 - s) with "
-        "s = sigmoid(Z), not with Z (1 - Z).",
-        "s = 1 / (1 + np.exp(-Z)); return s * (1 - s) * (delta_next @ W_next).",
+        ("Two steps back from δ_next = ∂ℒ/∂Z_next: through the next Linear layer to ∂ℒ/∂H, "
+         "then through the sigmoid, entry by entry, to ∂ℒ/∂Z."),
+        ("Z and H are (N, d_l), W_next is (d_next, d_l), delta_next (N, d_next): the product "
+         "that brings delta_next back to (N, d_l) has W_next, untransposed, on the right."),
+        'δ = (δ_next W_next) ⊙ σ′(Z), with σ′(Z) = σ(Z) ⊙ (1 − σ(Z)).',
+    ),
+)
+
+
+
+# --- Exercise 4: a new module's backward pass (softplus is not in nnlab) -----------------------
+
+_SOFTPLUS_SHAPES = [(4, 3, 2), (1, 5, 3), (7, 2, 6), (3, 6, 1), (5, 4, 7)]
+
+
+def _softplus_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for n, d_in, d_out in _SOFTPLUS_SHAPES:
+        X, W = rng.normal(size=(n, d_in)), rng.normal(size=(d_out, d_in))
+        b, G = rng.normal(size=d_out), rng.normal(size=(n, d_out))
+        cases.append(Case((X, W, b, G), ("X", "W", "b", "G")))
+    return cases
+
+
+def _softplus(Z: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, Z)
+
+
+def _softplus_reference(X: np.ndarray, W: np.ndarray, b: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, ...]:
+    # nnlab's Linear.backward, fed dL/dZ = G * softplus'(Z) = G * sigmoid(Z).
+    layer = _linear(W, b)
+    Z = layer(X)
+    dX = layer.backward(G * sigmoid(Z))
+    return dX, layer.weight.grad, layer.bias.grad
+
+
+def _softplus_numerical(X: np.ndarray, W: np.ndarray, b: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, ...]:
+    def f(_: np.ndarray) -> float:
+        return float(np.sum(G * _softplus(X @ W.T + b)))
+
+    return tuple(numerical_gradient(f, p) for p in (X, W, b))
+
+
+def _softplus_with(X, W, b, G, local):
+    D = G * local
+    return D @ W, D.T @ X, D.sum(axis=0)
+
+
+softplus_layer_backward = Exercise(
+    **_factor(_softplus_reference, ("dX", "dW", "db")),
+    name="softplus_layer_backward",
+    chapter=4,
+    section=SECTION_DELTA,
+    make_cases=_softplus_cases,
+    references=[("nnlab.Linear.backward fed G * sigmoid(Z)", _softplus_reference),
+                ("central differences of sum(G * softplus(X W^T + b))", _softplus_numerical)],
+    output_names=("dX", "dW", "db"),
+    hints=(
+        ("A layer H = softplus(X Wᵀ + b) is a Linear layer followed by an entrywise activation: "
+         "go back through the activation first (its derivative is not in nnlab: derive it), "
+         "then through the Linear layer as in exercise 1."),
+        ("G and Z = X Wᵀ + b are (N, d_out); the gradient with respect to Z has that shape too. "
+         "dX is (N, d_in), dW (d_out, d_in), db (d_out,)."),
+        ("softplus(z) = log(1 + e^z) has derivative e^z/(1 + e^z) = σ(z). With D = G ⊙ σ(Z): "
+         "∂ℒ/∂X = D W, ∂ℒ/∂W = Dᵀ X, ∂ℒ/∂b = Σ_n D_n."),
+    ),
+    diagnoses=(
+        ("the local derivative is softplus(Z) itself; the derivative of log(1 + e^z) is "
+         "sigmoid(z)", lambda X, W, b, G: _softplus_with(X, W, b, G, _softplus(X @ W.T + b))),
+        ("the derivative is evaluated at the output H = softplus(Z); it is sigmoid(Z), at the "
+         "layer's pre-activation", lambda X, W, b, G: _softplus_with(X, W, b, G, sigmoid(_softplus(X @ W.T + b)))),
+        ("the activation is skipped: G must first be multiplied by softplus'(Z) = sigmoid(Z)",
+         lambda X, W, b, G: _softplus_with(X, W, b, G, 1.0)),
+        ("the sigmoid's derivative sigma (1 - sigma) is used; softplus' = sigma itself",
+         lambda X, W, b, G: _softplus_with(X, W, b, G, sigmoid(X @ W.T + b) * (1 - sigmoid(X @ W.T + b)))),
+        ("db is not summed over the batch: each example's contribution adds up, db has b's shape",
+         lambda X, W, b, G: (*_softplus_with(X, W, b, G, sigmoid(X @ W.T + b))[:2], G * sigmoid(X @ W.T + b))),
     ),
 )
 
 
 EXERCISES: dict[str, Exercise] = {
-    ex.name: ex for ex in (linear_backward, mlp_backward, sigmoid_delta)
+    ex.name: ex for ex in (linear_backward, mlp_backward, sigmoid_delta, softplus_layer_backward)
 }

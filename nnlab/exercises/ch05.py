@@ -30,47 +30,38 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nnlab.activations import ReLU
 from nnlab.data import batches
-from nnlab.exercises._core import Case, Exercise, ValueCase
+from nnlab.exercises._core import Case, Exercise
 from nnlab.layers import Dropout, Linear, Sequential
 from nnlab.losses import CrossEntropyLoss
 from nnlab.module import Parameter
 from nnlab.optim import SGD, Adam
 from nnlab.train import fit
 
-__all__ = ["sgd_momentum_step", "adam_step", "train", "on_data", "EXERCISES"]
+__all__ = ["sgd_momentum_step", "adam_step", "train", "nesterov_step", "on_data", "EXERCISES"]
 
 # Headings of book/05_training/lesson.ipynb (tests/test_exercises_ch05.py keeps them in sync).
-SECTION_MOMENTUM = "5.5 Momentum"
-SECTION_ADAM = "5.7 Adam: momentum and RMSprop, with bias correction"
-SECTION_LOOP = "5.8 The training loop, written out"
+SECTION_MOMENTUM = "Momentum"
+SECTION_ADAM = "Adam: momentum and RMSprop, with bias correction"
+SECTION_LOOP = "The training loop, written out"
 
 
-@dataclass
-class _DiagnosedExercise(Exercise):
-    """An exercise whose failure message adds the typical mistake that explains the answer.
+def _named(mistakes: Callable[..., list[tuple[str, Any]]]) -> dict[str, Any]:
+    """The fields that name the typical mistake a wrong answer equals.
 
-    ``mistakes(args)`` returns ``[(cause, result), ...]``: what each typical mistake
-    returns on these inputs. When the student's answer matches one of them, the
-    message names its cause.
+    ``mistakes(*args)`` returns ``[(cause, result), ...]``: what each typical mistake
+    returns on these inputs.
     """
 
-    mistakes: Callable[..., list[tuple[str, Any]]] | None = None
-    note_format: str = "Likely cause: {}."
+    def diagnose(args: tuple[Any, ...], got: Any) -> str | None:
+        return next((cause for cause, result in mistakes(*args) if _same(result, got)), None)
 
-    def explain(self, case: Case, got: Any) -> str | None:
-        if self.mistakes is None:
-            return None
-        for cause, result in self.mistakes(*case.args):
-            if _same(result, got):
-                return cause
-        return None
+    return {"diagnose": diagnose, "note_format": "Likely cause: {}."}
 
 
 def _same(expected: Any, got: Any) -> bool:
@@ -96,7 +87,7 @@ def _momentum_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for shape, lr, mu in _MOMENTUM_SETTINGS:
         w, g, b = (rng.normal(size=shape) for _ in range(3))
-        cases.append(ValueCase((w, g, b, lr, mu), ("w", "grad", "velocity", "lr", "momentum")))
+        cases.append(Case((w, g, b, lr, mu), ("w", "grad", "velocity", "lr", "momentum")))
     return cases
 
 
@@ -134,21 +125,20 @@ def _momentum_mistakes(w: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr
     ]
 
 
-sgd_momentum_step = _DiagnosedExercise(
+sgd_momentum_step = Exercise(
     name="sgd_momentum_step",
     chapter=5,
     section=SECTION_MOMENTUM,
     make_cases=_momentum_cases,
     references=[("nnlab.optim.SGD(momentum=...).step", _momentum_reference)],
     output_names=("w_new", "velocity_new"),
-    mistakes=_momentum_mistakes,
+    **_named(_momentum_mistakes),
     hints=(
-        "Two lines: first update the velocity from the gradient, then move the weights "
-        "with the NEW velocity. Return both: the velocity is the optimizer's memory.",
-        "The velocity is an exponentially weighted sum of past gradients: multiply the old "
-        "one by the momentum and add the gradient. The learning rate only enters the "
-        "weight update, as in nnlab.optim.SGD and torch.optim.SGD.",
-        "velocity_new = momentum * velocity + grad; w_new = w - lr * velocity_new.",
+        ("Update the velocity from the gradient first, then move the weights with the NEW "
+         "velocity; return both (the velocity is the optimizer's memory)."),
+        ("w, grad and velocity share one shape; lr and momentum are numbers. The learning rate"
+         " enters only the weight update (PyTorch's convention, as nnlab.optim.SGD)."),
+        'u_t = μ u_{t−1} + g_t and θ_t = θ_{t−1} − η u_t (μ = momentum, η = lr).',
     ),
 )
 
@@ -173,7 +163,7 @@ def _adam_cases(rng: np.random.Generator) -> list[Case]:
         else:
             m = 0.1 * rng.normal(size=shape)
             v = 0.01 * rng.random(size=shape) + m**2
-        cases.append(ValueCase((w, grad, m, v, t, lr, beta1, beta2, eps),
+        cases.append(Case((w, grad, m, v, t, lr, beta1, beta2, eps),
                                ("w", "grad", "m", "v", "t", "lr", "beta1", "beta2", "eps")))
     return cases
 
@@ -214,22 +204,21 @@ def _adam_mistakes(w: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray
     ]
 
 
-adam_step = _DiagnosedExercise(
+adam_step = Exercise(
     name="adam_step",
     chapter=5,
     section=SECTION_ADAM,
     make_cases=_adam_cases,
     references=[("nnlab.optim.Adam.step", _adam_reference)],
     output_names=("w_new", "m_new", "v_new"),
-    mistakes=_adam_mistakes,
+    **_named(_adam_mistakes),
     hints=(
-        "Four lines: update m (the mean of the gradients), update v (the mean of their "
-        "squares), correct both for their start at zero, then step. This step is number "
-        "t + 1.",
-        "m_new = beta1 m + (1 - beta1) grad and v_new = beta2 v + (1 - beta2) grad^2 are "
-        "what you return; the corrected m_hat = m_new / (1 - beta1^(t+1)) and "
-        "v_hat = v_new / (1 - beta2^(t+1)) are only used for the step.",
-        "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps): eps is added AFTER the square root.",
+        ("Update m (a running mean of the gradients) and v (of their squares), correct both "
+         "for their start at zero, then step. This step is number t + 1."),
+        ("All arrays share w's shape. Return (w_new, m_new, v_new) with the UNcorrected "
+         "moments: the corrected ones serve only the step. ε is added after the square root."),
+        ("m′ = β₁ m + (1 − β₁) g, v′ = β₂ v + (1 − β₂) g ⊙ g, m̂ = m′/(1 − β₁^{t+1}), v̂ = "
+         "v′/(1 − β₂^{t+1}), θ′ = θ − η m̂ / (√v̂ + ε); return (θ′, m′, v′)."),
     ),
 )
 
@@ -259,7 +248,7 @@ def _train_cases(rng: np.random.Generator) -> list[Case]:
                 _LR, _EPOCHS, batch_size, patience, seed)
         names = ("X", "y", "X_val", "y_val", "W1", "b1", "W2", "b2", "lr", "epochs",
                  "batch_size", "patience", "seed")
-        cases.append(ValueCase(args, names))
+        cases.append(Case(args, names))
     return cases
 
 
@@ -363,16 +352,12 @@ def _train_mistakes(*args: Any) -> list[tuple[str, Any]]:
     ]
 
 
-class _LoopExercise(_DiagnosedExercise):
-    """The training-loop exercise: ``check`` runs the student's loop through :func:`on_data`."""
-
-    def check(self, answer: Callable[..., Any]) -> None:
-        if not callable(answer):
-            raise AssertionError(f"{self.name}: check expected your function; got {type(answer).__name__}")
-        super().check(on_data(answer))
-
-
-train = _LoopExercise(
+train = Exercise(
+    # The student's loop takes an nnlab model, loss and optimizer: on_data builds them from
+    # plain arrays, in check() and in the grader's runner alike. Of nnlab, only what is
+    # passed in and nnlab.data.batches may be used (not nnlab.fit, which IS the answer).
+    wrap=on_data,
+    allowed=("nnlab.data.batches",),
     name="train",
     chapter=5,
     section=SECTION_LOOP,
@@ -381,21 +366,81 @@ train = _LoopExercise(
                  _fit_reference)],
     output_names=("val_losses", "best_epoch", "W1 (the first layer's weight after train)",
                   "b1", "W2", "b2"),
-    mistakes=_train_mistakes,
+    **_named(_train_mistakes),
     hints=(
-        "Per epoch: model.train(); for each shuffled mini-batch of "
-        "nnlab.data.batches(X, y, batch_size, shuffle=True, rng=rng): zero_grad, forward, "
-        "loss, backward, step. Then model.eval(), compute the validation loss, and decide "
-        "whether to stop.",
-        "Keep the best validation loss so far, its epoch (0-based), a copy of the weights "
-        "(model.state_dict()) and a count of epochs without improvement (a strictly lower "
-        "loss is an improvement); stop when the count reaches patience.",
-        "After the loop, model.load_state_dict(best_state) and return (val_losses, "
-        "best_epoch): this is exactly what nnlab.fit(..., patience=patience) does.",
+        ("Per epoch: train mode, one pass over shuffled mini-batches (nnlab.data.batches with "
+         "the rng you are given) with zero_grad, forward, loss, backward, step; then eval mode"
+         " and the validation loss; then decide whether to stop."),
+        ("Keep, across epochs: the list of validation losses (one float per epoch run), the "
+         "best loss so far, its epoch (counted from 0) with a copy of the weights (see "
+         "Module.state_dict), and the number of epochs since the last improvement."),
+        ("Epoch e improves iff ℒ_val(e) < min_{e′<e} ℒ_val(e′) (strictly). Stop after the "
+         "first epoch at which the count of non-improving epochs equals patience; best_epoch ="
+         " the first argmin_e ℒ_val(e), and the model ends with that epoch’s weights."),
+    ),
+)
+
+
+
+# --- Exercise 4: Nesterov's step, from its formula ---------------------------------------------
+# The lesson codes plain momentum only; PyTorch's Nesterov variant is given as a formula in
+# the task, and the student turns it into the step.
+
+def _nesterov_reference(w: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: float,
+                        momentum: float) -> tuple[np.ndarray, np.ndarray]:
+    p = Parameter(w.copy())
+    opt = SGD([p], lr, momentum=momentum, nesterov=True)
+    opt.momentum_buffer[0][...] = velocity
+    opt.step_count = 1  # not the first step (see _momentum_reference)
+    p.grad[...] = grad
+    opt.step()
+    return p.value, opt.momentum_buffer[0]
+
+
+def _nesterov_formula(w, grad, velocity, lr, momentum):
+    u = momentum * velocity + grad
+    return w - lr * (grad + momentum * u), u
+
+
+def _nesterov_mistakes(w: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: float,
+                       momentum: float) -> list[tuple[str, Any]]:
+    u = momentum * velocity + grad
+    u_lr = momentum * velocity + lr * grad
+    return [
+        ("this is plain momentum, w - lr u (which is also g + momentum times the OLD "
+         "velocity): Nesterov's step looks ahead, w - lr (g + momentum u) with the NEW u",
+         (w - lr * u, u)),
+        ("the step is momentum u alone: it is g + momentum u (the gradient is added once more)",
+         (w - lr * momentum * u, u)),
+        ("the learning rate is inside the velocity (Sutskever's form); PyTorch's Nesterov keeps "
+         "it out: u = momentum u + g", (w - (lr * grad + momentum * u_lr), u_lr)),
+        ("the new velocity is not returned: return u = momentum velocity + grad",
+         (w - lr * (grad + momentum * u), velocity)),
+        ("the step goes uphill: the weights move by MINUS lr times (g + momentum u)",
+         (w + lr * (grad + momentum * u), u)),
+    ]
+
+
+nesterov_step = Exercise(
+    name="nesterov_step",
+    chapter=5,
+    section=SECTION_MOMENTUM,
+    make_cases=_momentum_cases,
+    references=[("nnlab.optim.SGD(momentum=momentum, nesterov=True)", _nesterov_reference),
+                ("the formula of the task", _nesterov_formula)],
+    output_names=("w_new", "velocity_new"),
+    **_named(_nesterov_mistakes),
+    hints=(
+        ("Nesterov's momentum evaluates the step where momentum is about to carry the weights: "
+         "the velocity is updated as before, but the step adds the gradient to momentum times "
+         "the NEW velocity."),
+        ("w, grad and velocity share one shape; return (w_new, velocity_new), both of that "
+         "shape. The learning rate stays outside the velocity, as in exercise 1."),
+        ("u_t = μ u_{t−1} + g_t and θ_t = θ_{t−1} − η (g_t + μ u_t)."),
     ),
 )
 
 
 EXERCISES: dict[str, Exercise] = {
-    ex.name: ex for ex in (sgd_momentum_step, adam_step, train)
+    ex.name: ex for ex in (sgd_momentum_step, adam_step, train, nesterov_step)
 }

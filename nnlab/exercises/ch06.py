@@ -23,44 +23,25 @@ the bound; an inverted ratio), the message says which.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nnlab.activations import Sigmoid, Tanh, sigmoid
 from nnlab.diagnostics import gradient_norms
-from nnlab.exercises._core import Case, Exercise, Outcome, _copy_args, compare, describe_shape
+from nnlab.exercises._core import Case, Exercise, _copy_args, compare
 from nnlab.explore.ch06 import EXPLODE_RATIO, HUGE_NORM, TINY_NORM, VANISH_RATIO, diagnose
 from nnlab.gradcheck import numerical_gradient
 from nnlab.layers import Linear, Sequential
 from nnlab.losses import CrossEntropyLoss
 
-__all__ = ["EXERCISES", "diagnose_gradients", "layer_gradient_norms", "sigmoid_jacobian"]
+__all__ = ["EXERCISES", "clip_by_global_norm", "diagnose_gradients", "layer_gradient_norms",
+           "sigmoid_jacobian"]
 
 # Headings of book/06_vanishing_gradients/lesson.ipynb (tests/test_exercises_ch06.py keeps them in sync).
-SECTION_JACOBIAN = "6.2 Sigmoid's slope is at most 1/4"
-SECTION_MEASURE = "6.5 Measuring the gradient, layer by layer"
-
-
-@dataclass(frozen=True)
-class _ListCase(Case):
-    """A Case whose lists of arrays are described by their shapes, not their values."""
-
-    def describe(self) -> str:
-        parts = []
-        for name, arg in zip(self.names, self.args):
-            if isinstance(arg, list) and arg and all(isinstance(a, np.ndarray) for a in arg):
-                parts.append(f"{name} [{', '.join(str(a.shape) for a in arg)}]")
-            elif isinstance(arg, np.ndarray) and arg.ndim == 1 and name == "norms":
-                shown = arg if arg.size <= 8 else [*arg[:3], *arg[-2:]]
-                values = [f"{v:.3g}" for v in shown]
-                if arg.size > 8:
-                    values[3:3] = [f"... ({arg.size} norms)"]
-                parts.append(f"{name} [{', '.join(values)}]")
-            else:
-                parts.append(f"{name} {describe_shape(arg)}")
-        return ", ".join(parts)
+SECTION_JACOBIAN = "Sigmoid's slope is at most 1/4"
+SECTION_MEASURE = "Measuring the gradient, layer by layer"
+SECTION_CLIP = "Gradient clipping: a cap on the step"
 
 
 def _linear(weight: np.ndarray, bias: np.ndarray) -> Linear:
@@ -111,7 +92,7 @@ def _norm_cases(rng: np.random.Generator) -> list[Case]:
         weights = [rng.normal(scale=np.sqrt(1.5 / d_in), size=(d_out, d_in))
                    for d_in, d_out in zip(widths[:-1], widths[1:])]
         biases = [rng.normal(scale=0.5, size=d_out) for d_out in widths[1:]]
-        cases.append(_ListCase((X, y, weights, biases), ("X", "y", "weights", "biases")))
+        cases.append(Case((X, y, weights, biases), ("X", "y", "weights", "biases")))
     return cases
 
 
@@ -139,34 +120,35 @@ def _norm_numerical(X: np.ndarray, y: np.ndarray, weights: list[np.ndarray],
                      for m in linears])
 
 
-class _NormsExercise(Exercise):
-    def explain(self, case: Case, got: Any) -> str | None:
-        expected = self.expected(case)
-        got = _as_float_vector(got)
-        if got is None or got.shape != expected.shape:
-            return None
-        X, y, weights, biases = _copy_args(case.args)
-        grads = _norm_grads(X, y, weights, biases)
-        if _close(got, expected[::-1]):
-            return ("your norms are the right ones in reverse order: backpropagation meets the "
-                    "layers from output to input, but the answer lists them from input to output")
-        if _close(got, np.array([np.linalg.norm(W) for W in weights])):
-            return "these are the norms of the weights W_l themselves, not of their gradients dL/dW_l"
-        if _close(got, np.array([np.abs(g).sum() for g in grads])):
-            return ("these are sums of absolute values (an L1 norm); the Frobenius norm is "
-                    "sqrt(sum of squares), np.linalg.norm(dW)")
-        if _close(got, np.array([np.linalg.norm(g, 2) for g in grads])):
-            return "these are spectral norms (ord=2); the Frobenius norm is np.linalg.norm(dW)"
-        big = expected > 0
-        factors = got[big] / expected[big]
-        if np.allclose(factors, factors[0], rtol=1e-6) and abs(factors[0] - 1) > 1e-6:
-            return (f"every norm is {factors[0]:.4g} times the right one (the batch has "
-                    f"{len(X)} examples): the loss is the MEAN over the batch, so dL/dlogits "
-                    "carries a 1/N; summing per-example gradients without it multiplies by N")
+def _norms_diagnosis(args: tuple[Any, ...], got: Any) -> str | None:
+    """The typical mistake a wrong list of norms shows, if any."""
+    expected = _norm_reference(*_copy_args(args))
+    got = _as_float_vector(got)
+    if got is None or got.shape != expected.shape:
         return None
+    X, y, weights, biases = _copy_args(args)
+    grads = _norm_grads(X, y, weights, biases)
+    if _close(got, expected[::-1]):
+        return ("your norms are the right ones in reverse order: backpropagation meets the "
+                "layers from output to input, but the answer lists them from input to output")
+    if _close(got, np.array([np.linalg.norm(W) for W in weights])):
+        return "these are the norms of the weights W_l themselves, not of their gradients dL/dW_l"
+    if _close(got, np.array([np.abs(g).sum() for g in grads])):
+        return ("these are sums of absolute values (an L1 norm); the Frobenius norm is "
+                "sqrt(sum of squares), np.linalg.norm(dW)")
+    if _close(got, np.array([np.linalg.norm(g, 2) for g in grads])):
+        return "these are spectral norms (ord=2); the Frobenius norm is np.linalg.norm(dW)"
+    big = expected > 0
+    factors = got[big] / expected[big]
+    if np.allclose(factors, factors[0], rtol=1e-6) and abs(factors[0] - 1) > 1e-6:
+        return (f"every norm is {factors[0]:.4g} times the right one (the batch has "
+                f"{len(X)} examples): the loss is the MEAN over the batch, so dL/dlogits "
+                "carries a 1/N; summing per-example gradients without it multiplies by N")
+    return None
 
 
-layer_gradient_norms = _NormsExercise(
+layer_gradient_norms = Exercise(
+    diagnose=_norms_diagnosis,
     name="layer_gradient_norms",
     chapter=6,
     section=SECTION_MEASURE,
@@ -175,15 +157,14 @@ layer_gradient_norms = _NormsExercise(
                 ("central differences of the loss, then the Frobenius norm", _norm_numerical)],
     note_format="Note: {}.",
     hints=(
-        "Forward: keep every layer's input H_{l-1} (H_0 = X) and the tanh outputs; the last layer "
-        "has no tanh. The loss is nnlab.CrossEntropyLoss: the mean over the batch of "
-        "-log softmax(logits)[y]. Backward: start from dL/dlogits and go from the last layer "
-        "to the first.",
-        "dL/dlogits = (softmax(logits) - onehot(y)) / N. For each layer, going back: "
-        "dW_l = G^T H_{l-1}; then G <- (G W_l) * (1 - H_{l-1}**2) for the layer below "
-        "(tanh' = 1 - tanh^2). Record np.linalg.norm(dW_l), the Frobenius norm.",
-        "You meet the layers from the output to the input: reverse the list before "
-        "returning it, as np.array(norms[::-1]), so that entry 0 is the first layer.",
+        ("Forward through the tanh layers (the last layer has none), keeping every layer's "
+         "input; the loss is nnlab.CrossEntropyLoss, a mean over the batch. Then go backward "
+         "from ∂ℒ/∂logits to the first layer, recording the norm of each weight's gradient."),
+        ("H₀ = X is (N, d₀); layer l's input H_{l−1} is (N, d_{l−1}), its weight (d_l, "
+         "d_{l−1}), the gradient G_l at its output (N, d_l). You meet the layers last-first, "
+         "but the answer lists them first-to-last: a vector of L norms."),
+        ("G_L = ∂ℒ/∂logits = (softmax(logits) − onehot(y))/N; ∂ℒ/∂W_l = G_lᵀ H_{l−1}; G_{l−1} "
+         "= (G_l W_l) ⊙ (1 − H_{l−1} ⊙ H_{l−1}); ‖A‖_F = √(Σ_ij A_ij²)."),
     ),
 )
 
@@ -200,7 +181,7 @@ def _jac_cases(rng: np.random.Generator) -> list[Case]:
         weights = [rng.normal(scale=1.5 / np.sqrt(d_in), size=(d_out, d_in))
                    for d_in, d_out in zip(widths[:-1], widths[1:])]
         biases = [rng.normal(size=d_out) for d_out in widths[1:]]
-        cases.append(_ListCase((x, weights, biases), ("x", "weights", "biases")))
+        cases.append(Case((x, weights, biases), ("x", "weights", "biases")))
     return cases
 
 
@@ -234,31 +215,32 @@ def _jac_numerical(x: np.ndarray, weights: list[np.ndarray],
     return J, bound
 
 
-class _JacobianExercise(Exercise):
-    def explain(self, case: Case, got: Any) -> str | None:
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            return None
-        _, weights, _ = case.args
-        J, bound = self.expected(case)
-        try:
-            got_bound = float(got[1])
-        except (TypeError, ValueError):
-            return None
-        L = len(weights)
-        frobenius = float(np.prod([np.linalg.norm(W) / 4.0 for W in weights]))
-        if np.isclose(got_bound, frobenius, rtol=1e-6):
-            return ("your bound uses the Frobenius norm (np.linalg.norm(W) with no ord); the "
-                    "bound needs the spectral norm, the largest singular value, np.linalg.norm(W, 2)")
-        if np.isclose(got_bound, bound * 4.0**L, rtol=1e-6):
-            return f"your bound is 4^{L} times the right one: each layer contributes max sigma' = 1/4"
-        got_J = got[0]
-        if isinstance(got_J, np.ndarray) and got_J.shape == J.shape[::-1] and got_J.shape != J.shape:
-            return ("your J is transposed: row k of J holds the derivatives of output unit k, "
-                    "so J has shape (d_L, d_0)")
+def _jacobian_diagnosis(args: tuple[Any, ...], got: Any) -> str | None:
+    """The typical mistake a wrong (J, bound) shows, if any."""
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
         return None
+    _, weights, _ = args
+    J, bound = _jac_reference(*_copy_args(args))
+    try:
+        got_bound = float(got[1])
+    except (TypeError, ValueError):
+        return None
+    L = len(weights)
+    frobenius = float(np.prod([np.linalg.norm(W) / 4.0 for W in weights]))
+    if np.isclose(got_bound, frobenius, rtol=1e-6):
+        return ("your bound uses the Frobenius norm (np.linalg.norm(W) with no ord); the "
+                "bound needs the spectral norm, the largest singular value, np.linalg.norm(W, 2)")
+    if np.isclose(got_bound, bound * 4.0**L, rtol=1e-6):
+        return f"your bound is 4^{L} times the right one: each layer contributes max sigma' = 1/4"
+    got_J = got[0]
+    if isinstance(got_J, np.ndarray) and got_J.shape == J.shape[::-1] and got_J.shape != J.shape:
+        return ("your J is transposed: row k of J holds the derivatives of output unit k, "
+                "so J has shape (d_L, d_0)")
+    return None
 
 
-sigmoid_jacobian = _JacobianExercise(
+sigmoid_jacobian = Exercise(
+    diagnose=_jacobian_diagnosis,
     name="sigmoid_jacobian",
     chapter=6,
     section=SECTION_JACOBIAN,
@@ -269,13 +251,12 @@ sigmoid_jacobian = _JacobianExercise(
     output_names=("J", "bound"),
     note_format="Note: {}.",
     hints=(
-        "Go forward one layer at a time, z_l = W_l h_{l-1} + b_l, h_l = sigma(z_l), and keep the "
-        "layer Jacobian J_l = diag(sigma'(z_l)) W_l, shape (d_l, d_{l-1}).",
-        "The chain rule multiplies the layer Jacobians, the LAST layer on the left: "
-        "J = J_L ... J_2 J_1, so update J <- J_l @ J starting from the identity of size d_0. "
-        "sigma'(z) = s (1 - s) with s = sigma(z); diag(v) @ W is v[:, None] * W.",
-        "bound = prod over layers of np.linalg.norm(W_l, 2) / 4: ord=2 is the spectral norm "
-        "(largest singular value); without it numpy returns the Frobenius norm.",
+        ("Go forward one layer at a time and multiply the layer Jacobians (the chain rule); "
+         "bound each factor by the largest slope of σ and the size of W_l."),
+        ("J_l = ∂h_l/∂h_{l−1} is (d_l, d_{l−1}); the product J = J_L ⋯ J₁ is (d_L, d₀), the "
+         "last layer on the left. Start from the identity of size d₀. The bound is one number."),
+        ("J_l = diag(σ′(z_l)) W_l with σ′ = σ(1 − σ) ≤ ¼, so ‖J‖₂ ≤ Π_l ‖W_l‖₂ / 4, where ‖W‖₂"
+         " is the spectral norm (the largest singular value), not the Frobenius norm."),
     ),
 )
 
@@ -311,7 +292,7 @@ def _diag_cases(rng: np.random.Generator) -> list[Case]:
         if k == 1:
             # Not monotone, so that smallest/largest differs from first/last.
             norms[n // 2] = 10.0 ** rng.uniform(-2.2, -1.8)
-        cases.append(_ListCase((norms,), ("norms",)))
+        cases.append(Case((norms,), ("norms",), by_value=("norms",)))
     return cases
 
 
@@ -329,50 +310,53 @@ def _diag_rules(norms: np.ndarray) -> tuple[float, str]:
     return ratio, "healthy"
 
 
-class _DiagnoseExercise(Exercise):
-    """Compares the ratio as a number and the verdict as a word."""
+def _diag_judge(case: Case, got: Any) -> str | None:
+    """Compares the ratio as a number and the verdict as a word, with both references."""
+    (norms,) = case.args
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        return f"the result should be a tuple (ratio, verdict); received {type(got).__name__}"
+    where = (f"(first norm {norms[0]:.3g}, last {norms[-1]:.3g}, largest {norms.max():.3g}; "
+             "compared with {})")
+    for label, reference in (("nnlab.explore.ch06.diagnose", _diag_reference),
+                             ("the rules of the exercise", _diag_rules)):
+        ratio, word = reference(norms.copy())
+        problem = compare(np.float64(ratio), got[0], "ratio (item 0 of the result)")
+        if problem:
+            return f"{problem} {where.format(label)}"
+        if not isinstance(got[1], str) or got[1] != word:
+            return (f"verdict (item 1 of the result): expected {word!r}, received {got[1]!r:.60} "
+                    f"{where.format(label)}")
+    return None
 
-    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
-        for case, outcome in zip(cases, outcomes):
-            if outcome.raised:
-                return super().verdict([case], [outcome])
-            got = outcome.value
-            (norms,) = case.args
-            for label, reference in self.references:
-                ratio, word = reference(norms.copy())
-                where = (f"\n  on input {case.describe()} (first {norms[0]:.3g}, last "
-                         f"{norms[-1]:.3g}, largest {norms.max():.3g}; compared with {label})")
-                if not isinstance(got, (tuple, list)) or len(got) != 2:
-                    return (f"{self.name}: the result should be a tuple (ratio, verdict); received "
-                            f"{type(got).__name__}{where}.\n  {self.reread()}")
-                problem = compare(np.float64(ratio), got[0], "ratio (item 0 of the result)")
-                if problem:
-                    note = ""
-                    try:
-                        if np.isclose(float(got[0]), 1.0 / ratio, rtol=1e-6):
-                            note = ("\n  Note: your ratio is the inverse of the right one: it is the "
-                                    "FIRST layer's norm over the LAST layer's, norms[0] / norms[-1]")
-                        elif np.isclose(float(got[0]), norms.min() / norms.max(), rtol=1e-6):
-                            note = ("\n  Note: your ratio is smallest / largest norm; the rule "
-                                    "compares the first and the last layer, norms[0] / norms[-1]")
-                    except (TypeError, ValueError):
-                        pass
-                    return f"{self.name}: {problem}{where}.{note}\n  {self.reread()}"
-                if not isinstance(got[1], str) or got[1] != word:
-                    hint = ""
-                    if isinstance(got[1], str) and got[1] in _VERDICTS and got[1] != word:
-                        if ratio < VANISH_RATIO and norms.max() > HUGE_NORM:
-                            hint = ("\n  Note: both rules apply here; the vanishing test comes "
-                                    "first")
-                        elif norms.max() < TINY_NORM or norms.max() > HUGE_NORM:
-                            hint = ("\n  Note: the ratio alone misses this case: check the size of "
-                                    f"the norms too (largest < {TINY_NORM:g} or > {HUGE_NORM:g})")
-                    return (f"{self.name}: verdict (item 1 of the result): expected {word!r}, "
-                            f"received {got[1]!r:.60}{where}.{hint}\n  {self.reread()}")
+
+def _diag_diagnosis(args: tuple[Any, ...], got: Any) -> str | None:
+    """What a wrong ratio or verdict shows, if anything."""
+    (norms,) = args
+    ratio, word = _diag_reference(norms.copy())
+    try:
+        if not np.isclose(float(got[0]), ratio, rtol=1e-6):
+            if np.isclose(float(got[0]), 1.0 / ratio, rtol=1e-6):
+                return ("your ratio is the inverse of the right one: it is the FIRST layer's norm "
+                        "over the LAST layer's, norms[0] / norms[-1]")
+            if np.isclose(float(got[0]), norms.min() / norms.max(), rtol=1e-6):
+                return ("your ratio is smallest / largest norm; the rule compares the first and "
+                        "the last layer, norms[0] / norms[-1]")
+            return None
+    except (TypeError, ValueError, IndexError):
         return None
+    if isinstance(got[1], str) and got[1] in _VERDICTS and got[1] != word:
+        if ratio < VANISH_RATIO and norms.max() > HUGE_NORM:
+            return "both rules apply here; the vanishing test comes first"
+        if norms.max() < TINY_NORM or norms.max() > HUGE_NORM:
+            return (f"the ratio alone misses this case: check the size of the norms too "
+                    f"(largest < {TINY_NORM:g} or > {HUGE_NORM:g})")
+    return None
 
 
-diagnose_gradients = _DiagnoseExercise(
+diagnose_gradients = Exercise(
+    judge=_diag_judge,
+    diagnose=_diag_diagnosis,
+    note_format="Note: {}.",
     name="diagnose_gradients",
     chapter=6,
     section=SECTION_MEASURE,
@@ -381,17 +365,106 @@ diagnose_gradients = _DiagnoseExercise(
                 ("the rules of the exercise", _diag_rules)],
     output_names=("ratio", "verdict"),
     hints=(
-        "ratio = norms[0] / norms[-1]: the first (input) layer over the last (output) layer. "
-        "Far below 1 the gradient vanished on its way down, far above 1 it exploded.",
-        f"The ratio cannot see a network in which EVERY norm is tiny (or huge): check the "
-        f"largest norm too, against {TINY_NORM:g} and {HUGE_NORM:g}.",
-        f"if ratio < {VANISH_RATIO:g} or max < {TINY_NORM:g}: 'vanishing'; elif ratio > "
-        f"{EXPLODE_RATIO:g} or max > {HUGE_NORM:g}: 'exploding'; else 'healthy'. Return "
-        "(float(ratio), verdict).",
+        ("Compare the gradient that reaches the first layer with the one at the last layer: "
+         "far below 1 it vanished on its way down, far above 1 it exploded."),
+        ("norms is a vector of L numbers, entry 0 the first (input) layer. Return a pair "
+         "(ratio, verdict): a float and one of the words 'vanishing', 'exploding', 'healthy'. "
+         "The ratio alone cannot see a network whose every norm is tiny, or huge."),
+        (f"r = n₁ / n_L (first norm over last). Vanishing if r < {VANISH_RATIO:g} or max_l n_l < "
+         f"{TINY_NORM:g}; else exploding if r > {EXPLODE_RATIO:g} or max_l n_l > {HUGE_NORM:g}; "
+         "else healthy."),
+    ),
+)
+
+
+# --- Exercise 4: clipping by the global norm ---------------------------------------------------
+# PyTorch's clip_grad_norm_ rule, written from its formula: one norm over ALL gradients,
+# one common factor, applied only when the norm exceeds the cap.
+
+CLIP_EPS = 1e-6
+_CLIP_SHAPES = [[(3, 4), (3,)], [(5, 2), (5,), (2, 5), (2,)], [(6,)], [(2, 3), (4, 2), (7,)],
+                [(4, 4), (4,)]]
+
+
+def _clip_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i, shapes in enumerate(_CLIP_SHAPES):
+        grads = [rng.normal(scale=rng.uniform(0.2, 3.0), size=shape) for shape in shapes]
+        total = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
+        # Alternate: a cap below the norm (clipping acts) and above it (nothing changes).
+        max_norm = total * (rng.uniform(0.1, 0.6) if i % 2 == 0 else rng.uniform(1.5, 3.0))
+        cases.append(Case((grads, float(max_norm)), ("grads", "max_norm")))
+    return cases
+
+
+def _clip_with(grads: list[np.ndarray], max_norm: float, *, total: float | None = None,
+               always: bool = False, per_array: bool = False,
+               report_after: bool = False) -> tuple[tuple[np.ndarray, ...], float]:
+    """The rule, or one of its typical mistakes (used to name them)."""
+    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads))) if total is None else total
+    if per_array:
+        clipped = tuple(g * min(1.0, max_norm / (float(np.sqrt(np.sum(g * g))) + CLIP_EPS))
+                        for g in grads)
+    else:
+        scale = max_norm / (norm + CLIP_EPS)
+        clipped = tuple(g * (scale if always else min(1.0, scale)) for g in grads)
+    if report_after:
+        norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in clipped)))
+    return clipped, norm
+
+
+def _clip_reference(grads: list[np.ndarray], max_norm: float) -> tuple[tuple[np.ndarray, ...], float]:
+    return _clip_with(grads, max_norm)
+
+
+def _clip_flat(grads: list[np.ndarray], max_norm: float) -> tuple[tuple[np.ndarray, ...], float]:
+    # Independently: concatenate everything into one vector, clip it, cut it back.
+    flat = np.concatenate([g.ravel() for g in grads])
+    norm = float(np.linalg.norm(flat))
+    flat = flat * min(1.0, max_norm / (norm + CLIP_EPS))
+    out, at = [], 0
+    for g in grads:
+        out.append(flat[at:at + g.size].reshape(g.shape))
+        at += g.size
+    return tuple(out), norm
+
+
+clip_by_global_norm = Exercise(
+    name="clip_by_global_norm",
+    chapter=6,
+    section=SECTION_CLIP,
+    make_cases=_clip_cases,
+    references=[("the clipping rule of torch.nn.utils.clip_grad_norm_", _clip_reference),
+                ("one concatenated vector, clipped and cut back", _clip_flat)],
+    output_names=("the clipped gradients", "total_norm"),
+    note_format="Note: {}.",
+    hints=(
+        ("Treat all the gradients together as ONE long vector: measure its length, and if it "
+         "is longer than the cap, shrink every gradient by the same factor, so that the "
+         "direction of the step is kept."),
+        ("grads is a list of arrays of different shapes; return a list of arrays of the same "
+         "shapes in the same order, and one number, the norm measured BEFORE clipping."),
+        ("‖g‖ = √(Σ_i Σ_entries g_i²) over every array i; each g_i ← g_i · min(1, c / (‖g‖ + "
+         "10⁻⁶)), with c = max_norm."),
+    ),
+    diagnoses=(
+        ("each array is clipped by its own norm; the cap applies to the global norm of all "
+         "of them together, with one common factor",
+         lambda grads, c: _clip_with(grads, c, per_array=True)),
+        ("the gradients are scaled even though their norm is below the cap: the factor is "
+         "min(1, c / (norm + 1e-6)), so small gradients are left alone",
+         lambda grads, c: _clip_with(grads, c, always=True)),
+        ("the norm is the sum of the arrays' norms; the global norm is the square root of "
+         "the sum of ALL squared entries",
+         lambda grads, c: _clip_with(grads, c, total=float(sum(np.sqrt(np.sum(g * g)) for g in grads)))),
+        ("the norm reported is the one after clipping; return the norm measured before",
+         lambda grads, c: _clip_with(grads, c, report_after=True)),
+        ("the norm is the sum of squares, without the square root",
+         lambda grads, c: _clip_with(grads, c, total=float(sum(np.sum(g * g) for g in grads)))),
     ),
 )
 
 
 EXERCISES: dict[str, Exercise] = {
-    ex.name: ex for ex in (layer_gradient_norms, sigmoid_jacobian, diagnose_gradients)
+    ex.name: ex for ex in (layer_gradient_norms, sigmoid_jacobian, diagnose_gradients, clip_by_global_norm)
 }

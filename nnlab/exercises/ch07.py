@@ -36,23 +36,24 @@ from typing import Any
 import numpy as np
 
 from nnlab import init as nn_init
-from nnlab.exercises._core import Case, Exercise, Outcome, ValueCase
-from nnlab.exercises.ch02 import StrictExercise
+from nnlab.exercises._core import Case, Exercise
 from nnlab.explore.ch07 import RELU_STD_FACTOR, predicted_preactivation_std
 
 __all__ = [
     "EXERCISES",
     "KURTOSIS_TOL",
     "VAR_RTOL",
-    "InitializerExercise",
+    "DrawStatistics",
     "he_normal",
+    "orthogonal",
     "predicted_std",
     "xavier_uniform",
 ]
 
 # Headings of book/07_initialization/lesson.ipynb (tests/test_exercises_ch07.py keeps them in sync).
-SECTION_SCHEMES = "7.4 Xavier and He initialization"
-SECTION_RECURSION = "7.2 Variance through a layer"
+SECTION_SCHEMES = "Xavier and He initialization"
+SECTION_RECURSION = "Variance through a layer"
+SECTION_ORTHOGONAL = "Orthogonal initialization and dynamical isometry"
 
 VAR_RTOL = 0.05
 KURTOSIS_TOL = 0.3
@@ -67,15 +68,17 @@ _SHAPES = [(300, 200), (100, 600), (40, 2500), (600, 150)]
 
 def _draw_cases(rng: np.random.Generator) -> list[Case]:
     seeds = [int(s) for s in rng.integers(0, 2**31, size=len(_SHAPES) + 1)]
-    cases: list[Case] = [ValueCase((shape, seed), ("shape", "rng")) for shape, seed in zip(_SHAPES, seeds)]
-    cases.append(ValueCase((_SHAPES[0], seeds[0]), ("shape", "rng")))
-    cases.append(ValueCase((_SHAPES[0], seeds[-1]), ("shape", "rng")))
+    cases: list[Case] = [Case((shape, seed), ("shape", "rng")) for shape, seed in zip(_SHAPES, seeds)]
+    cases.append(Case((_SHAPES[0], seeds[0]), ("shape", "rng")))
+    cases.append(Case((_SHAPES[0], seeds[-1]), ("shape", "rng")))
     return cases
 
 
-@dataclass
-class InitializerExercise(Exercise):
-    """An exercise whose answer draws a random weight; judged by its statistics.
+@dataclass(frozen=True)
+class DrawStatistics:
+    """The judge of an initializer: a random draw is judged by its statistics (no subclass).
+
+    ``Exercise(judge=DrawStatistics(...), judge_all=same_seed_same_draw)``.
 
     Attributes
     ----------
@@ -84,16 +87,19 @@ class InitializerExercise(Exercise):
     formula : str
         The variance as the message shows it, e.g. "2 / fan_in".
     distribution : {"normal", "uniform"}
-    diagnoses : sequence of (str, callable)
+    mistakes : sequence of (str, callable)
         Typical mistakes: ``(what it is, variance(fan_in, fan_out) it produces)``.
     """
 
-    variance: Callable[[int, int], float] = lambda fan_in, fan_out: 0.0
-    formula: str = ""
+    variance: Callable[[int, int], float]
+    formula: str
     distribution: str = "normal"
-    diagnoses: Sequence[tuple[str, Callable[[int, int], float]]] = ()
+    mistakes: Sequence[tuple[str, Callable[[int, int], float]]] = ()
 
-    def judge(self, shape: tuple[int, int], w: Any) -> str | None:
+    def __call__(self, case: Case, w: Any) -> str | None:
+        return self.statistics(case.args[0], w)
+
+    def statistics(self, shape: tuple[int, int], w: Any) -> str | None:
         """None if ``w`` is a plausible draw for ``shape``; otherwise what is wrong with it."""
         fan_out, fan_in = shape
         if not isinstance(w, np.ndarray):
@@ -122,7 +128,7 @@ class InitializerExercise(Exercise):
             problem = (f"the variance of the entries is {var:.4g}; expected {self.formula} = "
                        f"{expected:.4g} (fan_in = shape[1] = {fan_in}, fan_out = shape[0] = "
                        f"{fan_out}), a ratio of {var / expected:.3g}")
-            for what, wrong in self.diagnoses:
+            for what, wrong in self.mistakes:
                 if abs(var / wrong(fan_in, fan_out) - 1) <= VAR_RTOL:
                     return f"{problem}.\n  Your variance equals {what}"
             return problem
@@ -143,27 +149,18 @@ class InitializerExercise(Exercise):
                     f"distribution has {_KURTOSIS[self.distribution]:g}")
         return None
 
-    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
-        for case, outcome in zip(cases, outcomes):
-            if outcome.raised:
-                if outcome.error_type == "NotImplementedError":
-                    return (f"{self.name}: not attempted yet - replace `raise NotImplementedError()` "
-                            f"with your code. {self.reread()}")
-                return (f"{self.name} raised {outcome.error_type}: {outcome.error_message}\n"
-                        f"  on input {case.describe()}.\n  {self.reread()}")
-            problem = self.judge(case.args[0], outcome.value)
-            if problem:
-                return f"{self.name}: {problem}\n  on input {case.describe()}.\n  {self.reread()}"
-        first, same_seed, other_seed = outcomes[0].value, outcomes[-2].value, outcomes[-1].value
-        if not np.array_equal(first, same_seed):
-            return (f"{self.name}: two calls with the same rng ({cases[0].describe()}) returned "
-                    f"different arrays. Draw only from np.random.default_rng(rng), never from "
-                    f"np.random's global functions.\n  {self.reread()}")
-        if np.array_equal(first, other_seed):
-            return (f"{self.name}: calls with different seeds ({cases[0].describe()} and "
-                    f"{cases[-1].describe()}) returned the same array: use the rng you are "
-                    f"given.\n  {self.reread()}")
-        return None
+
+
+def same_seed_same_draw(cases: Sequence[Case], answers: Sequence[Any]) -> str | None:
+    """The same rng gives the same array (cases 0 and -2), another rng another (case -1)."""
+    first, same_seed, other_seed = answers[0], answers[-2], answers[-1]
+    if not np.array_equal(first, same_seed):
+        return (f"two calls with the same rng ({cases[0].describe()}) returned different arrays. "
+                f"Draw only from np.random.default_rng(rng), never from np.random's global functions.")
+    if np.array_equal(first, other_seed):
+        return (f"calls with different seeds ({cases[0].describe()} and {cases[-1].describe()}) "
+                f"returned the same array: use the rng you are given.")
+    return None
 
 
 def _nnlab_draw(fn: Callable[..., np.ndarray]) -> Callable[[tuple[int, int], int], np.ndarray]:
@@ -175,24 +172,25 @@ def _nnlab_draw(fn: Callable[..., np.ndarray]) -> Callable[[tuple[int, int], int
 
 # --- Exercise 1: He normal ---------------------------------------------------------------
 
-he_normal = InitializerExercise(
+he_normal = Exercise(
     name="he_normal",
     chapter=7,
     section=SECTION_SCHEMES,
     make_cases=_draw_cases,
     references=[("nnlab.init.he_normal", _nnlab_draw(nn_init.he_normal))],
     hints=(
-        ("He initialization for ReLU layers: W_ij ~ N(0, 2 / fan_in), equation (ch7-he). For a "
-         "weight of shape (out_features, in_features), fan_in is shape[1]."),
-        ("numpy's rng.normal(loc, scale, size) takes the STANDARD DEVIATION as scale, not the "
-         "variance: scale = sqrt(2 / fan_in)."),
-        ("gen = np.random.default_rng(rng); fan_in = shape[1]; "
-         "return gen.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)"),
+        ("He initialization keeps the variance of a ReLU network's pre-activations constant: "
+         "Var W = 2/fan_in (equation (ch7-he)), normal with mean 0."),
+        ("shape = (fan_out, fan_in), as nnlab.Linear.weight: fan_in is its second entry. Draw "
+         "the whole array from a generator made from the rng you are given; numpy's normal "
+         "takes the standard deviation, not the variance."),
+        'W_ij ~ 𝒩(0, s_W²) with s_W = √(2/fan_in).',
     ),
-    variance=lambda fan_in, fan_out: 2.0 / fan_in,
-    formula="2 / fan_in",
-    distribution="normal",
-    diagnoses=(
+    judge=DrawStatistics(
+        variance=lambda fan_in, fan_out: 2.0 / fan_in,
+        formula="2 / fan_in",
+        distribution="normal",
+        mistakes=(
         (("2 / fan_out: fan_in and fan_out are swapped (a weight has shape (fan_out, fan_in), so "
           "fan_in = shape[1])"), lambda fi, fo: 2.0 / fo),
         (("(2 / fan_in)^2: you passed the variance 2 / fan_in where numpy expects the standard "
@@ -203,29 +201,31 @@ he_normal = InitializerExercise(
         (("(2 / fan_out)^2: fan_in and fan_out swapped, and the variance passed as the standard "
           "deviation"), lambda fi, fo: (2.0 / fo) ** 2),
     ),
+    ),
+    judge_all=same_seed_same_draw,
 )
 
 
 # --- Exercise 2: Xavier uniform ------------------------------------------------------------
 
-xavier_uniform = InitializerExercise(
+xavier_uniform = Exercise(
     name="xavier_uniform",
     chapter=7,
     section=SECTION_SCHEMES,
     make_cases=_draw_cases,
     references=[("nnlab.init.xavier_uniform", _nnlab_draw(nn_init.xavier_uniform))],
     hints=(
-        ("Xavier/Glorot: Var W = 2 / (fan_in + fan_out), equation (ch7-xavier), drawn from a "
-         "uniform distribution U(-a, a) symmetric about 0."),
-        ("U(-a, a) has variance a^2 / 3, so a must be sqrt(3 Var W) = sqrt(6 / (fan_in + fan_out)). "
-         "fan_in = shape[1], fan_out = shape[0]."),
-        ("gen = np.random.default_rng(rng); a = np.sqrt(6.0 / (shape[0] + shape[1])); "
-         "return gen.uniform(-a, a, size=shape)"),
+        ("Xavier (Glorot) averages the two fans: Var W = 2/(n_in + n_out) with n_in = fan_in "
+         "and n_out = fan_out (equation (ch7-xavier)), drawn uniformly and symmetric about 0."),
+        ("shape = (fan_out, fan_in); draw the whole array at once from a generator made from "
+         "the rng you are given. What you choose is the uniform's bound a, not its variance."),
+        'U(−a, a) has variance a²/3, so W_ij ~ U(−a, a) with a = √(6/(n_in + n_out)).',
     ),
-    variance=lambda fan_in, fan_out: 2.0 / (fan_in + fan_out),
-    formula="2 / (fan_in + fan_out)",
-    distribution="uniform",
-    diagnoses=(
+    judge=DrawStatistics(
+        variance=lambda fan_in, fan_out: 2.0 / (fan_in + fan_out),
+        formula="2 / (fan_in + fan_out)",
+        distribution="uniform",
+        mistakes=(
         (("2 / (3 (fan_in + fan_out)): the bound a = sqrt(2 / (fan_in + fan_out)) is missing the "
           "factor sqrt(3); U(-a, a) has variance a^2 / 3, not a^2"), lambda fi, fo: 2.0 / (3 * (fi + fo))),
         ("12 / (fan_in + fan_out)^2: the bound is 6 / (fan_in + fan_out), without the square root",
@@ -234,23 +234,12 @@ xavier_uniform = InitializerExercise(
         ("1 / (fan_in + fan_out): the factor 2 of 2 / (fan_in + fan_out) is missing",
          lambda fi, fo: 1.0 / (fi + fo)),
     ),
+    ),
+    judge_all=same_seed_same_draw,
 )
 
 
 # --- Exercise 3: the predicted std of every layer -------------------------------------------
-
-
-@dataclass(frozen=True)
-class _PrintedCase(Case):
-    """A case described by its values, short arrays printed whole (they are random)."""
-
-    def describe(self) -> str:
-        parts = []
-        for name, a in zip(self.names, self.args):
-            shown = f"array of shape {a.shape}: {np.array2string(a, precision=4, separator=', ')}" \
-                if isinstance(a, np.ndarray) else repr(a)
-            parts.append(f"{name}={shown}")
-        return ", ".join(parts)
 
 
 def _predicted_cases(rng: np.random.Generator) -> list[Case]:
@@ -271,7 +260,7 @@ def _predicted_cases(rng: np.random.Generator) -> list[Case]:
             v = 2.0 / (n + n)
         else:
             v = rng.uniform(0.5, 3.0, size=len(n)) / n
-        cases.append(_PrintedCase((list(fan_ins), v, float(q0), activation), names))
+        cases.append(Case((list(fan_ins), v, float(q0), activation), names, by_value=names))
     return cases
 
 
@@ -294,22 +283,22 @@ def _keep(activation):
     return 0.5 if activation == "relu" else 1.0
 
 
-predicted_std = StrictExercise(
+predicted_std = Exercise(
+    float_errors="raise",
     name="predicted_std",
     chapter=7,
     section=SECTION_RECURSION,
     make_cases=_predicted_cases,
     references=[("nnlab.explore.ch07.predicted_preactivation_std", _predicted_reference)],
     hints=(
-        ("Equation (ch7-recursion): Var z^(l) = n_l v_l E[(h^(l-1))^2], with E[(h^(0))^2] = "
-         "input_second_moment (the input is not a ReLU output), and after a ReLU "
-         "E[h^2] = Var z / 2."),
-        ("Keep a running second moment q: start with q = input_second_moment; for each layer "
-         "var_z = n * v * q, record it, then q = var_z / 2 for ReLU (q = var_z for linear). The "
-         "next layer needs E[h^2], not Var h: the ReLU output's mean is not 0."),
-        ("q = input_second_moment; out = []; for n, v in zip(fan_ins, weight_vars): "
-         "var_z = n * v * q; out.append(var_z); q = var_z / 2 if activation == 'relu' else var_z; "
-         "then return np.sqrt(np.array(out))"),
+        ("Propagate the second moment of each layer's input: a layer multiplies it by n_l v_l,"
+         " and a ReLU halves it (equation (ch7-recursion)). The input x is data, not a ReLU "
+         "output."),
+        ("fan_ins and weight_vars have one entry per layer (L of them); the answer has shape "
+         "(L,): one standard deviation per layer's pre-activations, the square roots of the "
+         "variances."),
+        ("q₀ = E[x²]; Var z^{(l)} = n_l v_l q_{l−1}; q_l = ½ Var z^{(l)} after a ReLU (q_l = "
+         "Var z^{(l)} if linear); the answer is s_l = √(Var z^{(l)})."),
     ),
     diagnoses=(
         (("the recursion without the factor 1/2: after a ReLU, E[h^2] = Var z / 2, since half of "
@@ -328,4 +317,74 @@ predicted_std = StrictExercise(
 )
 
 
-EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in (he_normal, xavier_uniform, predicted_std)}
+
+# --- Exercise 4: an orthogonal initializer, judged by its properties ---------------------------
+# Exactly: the rows (or columns) are orthonormal. Statistically: the draw is uniform over
+# such matrices (Haar). np.linalg.qr fixes no sign, so Q without the correction by
+# sign(diag R) is biased: its diagonal has mean about -0.03, where a uniform draw's diagonal
+# mean has standard deviation 1 / sqrt(rows * cols), at most 0.0041 on these shapes; the
+# check rejects a mean beyond 5.5 of those (a right answer fails once in 10^7 draws).
+
+ORTHO_SIGMAS = 5.5
+
+
+def _orthogonal_judge(case: Case, w: Any) -> str | None:
+    shape = tuple(case.args[0])
+    rows, cols = shape
+    if not isinstance(w, np.ndarray):
+        return f"should return a numpy array of shape {shape}; received {type(w).__name__}"
+    if w.shape != shape:
+        hint = (" - that is (fan_in, fan_out), transposed: return the shape you were given"
+                if w.shape == shape[::-1] else "")
+        return f"has the wrong shape: expected {shape}, received {tuple(w.shape)}{hint}"
+    if w.dtype.kind != "f" or not np.all(np.isfinite(w)):
+        return "should hold finite floating-point numbers"
+    w = w.astype(np.float64)
+    gram, which = (w @ w.T, "rows") if rows <= cols else (w.T @ w, "columns")
+    off = float(np.abs(gram - np.eye(len(gram))).max())
+    if off > 1e-8:
+        diag = np.diag(gram)
+        detail = ""
+        if np.allclose(gram, diag.mean() * np.eye(len(gram)), atol=1e-8):
+            detail = (f": they are orthogonal but of squared norm {diag.mean():.4g}, not 1 (no gain "
+                      "here)")
+        return (f"is not (semi-)orthogonal: its {which} should be orthonormal ({'W W^T' if which == 'rows' else 'W^T W'}"
+                f" = I), but it differs from I by up to {off:.3g}{detail}")
+    k = min(rows, cols)
+    mean = float(np.mean(w[np.arange(k), np.arange(k)]))
+    sd = 1.0 / np.sqrt(rows * cols)
+    if abs(mean) > 0.5:
+        return (f"is orthogonal but not random: the mean of its diagonal entries is {mean:.4g}, as "
+                "for the identity; draw a Gaussian matrix from the rng and orthonormalise it")
+    if abs(mean) > ORTHO_SIGMAS * sd:
+        return (f"is orthogonal but not uniformly random: the mean of its diagonal entries is "
+                f"{mean:.4g}, while a uniform (Haar) draw gives 0 within +-{ORTHO_SIGMAS * sd:.2g}. "
+                "np.linalg.qr fixes no sign: multiply each column of Q by the sign of R's "
+                "diagonal entry")
+    return None
+
+
+orthogonal = Exercise(
+    name="orthogonal",
+    chapter=7,
+    section=SECTION_ORTHOGONAL,
+    make_cases=_draw_cases,
+    references=[("nnlab.init.orthogonal", _nnlab_draw(nn_init.orthogonal))],
+    judge=_orthogonal_judge,
+    judge_all=same_seed_same_draw,
+    hints=(
+        ("An orthogonal weight preserves lengths: every singular value is 1. Make one from a "
+         "random Gaussian matrix by orthonormalising it (a QR decomposition), in the orientation "
+         "where Q has the shape you need."),
+        ("shape = (fan_out, fan_in). If fan_out ≥ fan_in, Q of a (fan_out, fan_in) Gaussian "
+         "matrix has orthonormal columns; otherwise decompose the (fan_in, fan_out) matrix and "
+         "transpose Q. The sign of each column of Q is arbitrary until you fix it."),
+        ("A = QR with A_ij ~ 𝒩(0, 1); Q′ = Q diag(sign(R_jj)) is uniformly distributed (Haar), "
+         "with Q′ᵀQ′ = I."),
+    ),
+)
+
+
+EXERCISES: dict[str, Exercise] = {
+    ex.name: ex for ex in (he_normal, xavier_uniform, predicted_std, orthogonal)
+}

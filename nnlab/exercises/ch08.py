@@ -22,62 +22,38 @@ variance terms left out, a sum over the wrong axis, a dropped 1/N), the message 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nnlab.exercises._core import Case, Exercise, Outcome
+from nnlab.exercises._core import Case, Exercise
 from nnlab.gradcheck import numerical_gradient
 from nnlab.normalization import BatchNorm1d, LayerNorm
 
-__all__ = ["batchnorm_forward", "batchnorm_backward", "layernorm_backward", "EXERCISES"]
+__all__ = ["batchnorm_forward", "batchnorm_backward", "layernorm_backward", "batchnorm_eval",
+           "EXERCISES"]
 
 # Headings of book/08_normalization/lesson.ipynb (tests/test_exercises_ch08.py keeps them in sync).
-SECTION_FORWARD = "8.1 Batch normalization: the forward pass"
-SECTION_BACKWARD = "8.2 The backward pass on a computational graph"
-SECTION_LAYER = "8.4 Layer normalization"
+SECTION_FORWARD = "Batch normalization: the forward pass"
+SECTION_BACKWARD = "The backward pass on a computational graph"
+SECTION_LAYER = "Layer normalization"
+SECTION_EVAL = "Train mode and eval mode: running statistics"
 
 Diagnosis = Callable[[tuple[Any, ...], Any], "str | None"]
 
 
-@dataclass
-class _DiagnosedExercise(Exercise):
-    """An exercise whose failure message adds the likely cause of a wrong answer.
+_LIKELY = "Likely cause: {}"
 
-    ``diagnose(args, got)`` compares the student's result on the failing input with the
-    results of typical mistakes and returns one sentence naming the one it matches.
-    ``returns_cache``: the student returns ``(out, cache)`` and only ``out`` is judged.
-    """
 
-    diagnose: Diagnosis | None = None
-    returns_cache: bool = False
-    note_format: str = "Likely cause: {}"
-
-    def explain(self, case: Case, got: Any) -> str | None:
-        return self.diagnose(case.args, got) if self.diagnose is not None else None
-
-    def _judged(self, outcome: Outcome) -> Outcome | str:
-        if outcome.raised or not self.returns_cache:
-            return outcome
-        value = outcome.value
-        if not isinstance(value, (tuple, list)) or len(value) != 2:
-            received = (f"a {type(value).__name__} of {len(value)} items"
-                        if isinstance(value, (tuple, list)) else type(value).__name__)
-            return (f"{self.name} should return a tuple (out, cache) of 2 items; received "
-                    f"{received}. Return the cache as the second item, even if backward "
-                    "does not use it")
-        return Outcome(value=value[0])
-
-    def verdict(self, cases: Sequence[Case], outcomes: Sequence[Outcome]) -> str | None:
-        for case, outcome in zip(cases, outcomes):
-            judged = self._judged(outcome)
-            if isinstance(judged, str):
-                return f"{judged}.\n  {self.reread()}"
-            problem = super().verdict([case], [judged])
-            if problem is not None:
-                return problem
-        return None
+def _out_of_pair(value: Any) -> Any:
+    """``out`` of the ``(out, cache)`` a forward pass returns (only ``out`` is judged)."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        received = (f"a {type(value).__name__} of {len(value)} items"
+                    if isinstance(value, (tuple, list)) else type(value).__name__)
+        raise ValueError(f"batchnorm_forward should return a tuple (out, cache) of 2 items; received "
+                         f"{received}. Return the cache as the second item, even if backward "
+                         "does not use it")
+    return value[0]
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -161,21 +137,22 @@ def _diagnose_forward(args: tuple[Any, ...], got: Any) -> str | None:
     return None
 
 
-batchnorm_forward = _DiagnosedExercise(
+batchnorm_forward = Exercise(
+    note_format=_LIKELY,
     name="batchnorm_forward",
     chapter=8,
     section=SECTION_FORWARD,
     make_cases=_forward_cases,
     references=[("nnlab.BatchNorm1d in train mode", _forward_reference)],
-    returns_cache=True,
+    unpack=_out_of_pair,
     diagnose=_diagnose_forward,
     hints=(
-        "Each feature (column j) is standardised with the mean and variance of that column "
-        "over the batch: x has shape (N, D), and the statistics have shape (D,).",
-        "mu = x.mean(axis=0), var = x.var(axis=0) (biased: divide by N); "
-        "x_hat = (x - mu) / sqrt(var + eps), with eps inside the square root. Then scale and shift.",
-        "x_hat = (x - mu) / np.sqrt(var + eps); out = gamma * x_hat + beta; return out together "
-        "with a cache such as (x_hat, gamma, 1 / np.sqrt(var + eps)).",
+        ("Each feature (column) is standardised with the mean and variance of that column over"
+         " the batch, then scaled by γ and shifted by β."),
+        ("x is (N, D); the statistics, γ and β are (D,). Return (out, cache): out has x's "
+         "shape; the cache holds whatever a backward pass would need."),
+        ("μ_j = (1/N) Σ_n x_nj, s_j² = (1/N) Σ_n (x_nj − μ_j)² (biased), x̂_nj = (x_nj − "
+         "μ_j)/√(s_j² + ε), y_nj = γ_j x̂_nj + β_j."),
     ),
 )
 
@@ -284,7 +261,8 @@ def _bn_numerical(dout: np.ndarray, x: np.ndarray, gamma: np.ndarray, eps: float
     return _numerical(lambda a, e: _standardise(a, 0, e), dout, x, gamma, eps)
 
 
-batchnorm_backward = _DiagnosedExercise(
+batchnorm_backward = Exercise(
+    note_format=_LIKELY,
     name="batchnorm_backward",
     chapter=8,
     section=SECTION_BACKWARD,
@@ -294,13 +272,13 @@ batchnorm_backward = _DiagnosedExercise(
     output_names=("dx", "dgamma", "dbeta"),
     diagnose=lambda args, got: _diagnose_backward(0, got, args),
     hints=(
-        "Recompute the forward pass first: mu, var, inv_std = 1 / sqrt(var + eps) and x_hat, "
-        "all per feature (axis=0). dgamma and dbeta come straight from y = gamma * x_hat + beta.",
-        "dx_hat = dout * gamma. x_i reaches the loss along three paths: directly through x_hat_i, "
-        "through the mean mu and through the variance var; each path adds a term. Sum over the "
-        "batch (axis=0).",
-        "dx = inv_std / N * (N * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0)); "
-        "dgamma = (dout * x_hat).sum(axis=0); dbeta = dout.sum(axis=0).",
+        ("Recompute the forward quantities first. x_nj reaches the loss along three paths: "
+         "directly through x̂_nj, through the mean μ_j and through the variance s_j²; each "
+         "path adds a term."),
+        ("dout and x are (N, D); γ, dgamma and dbeta are (D,): they sum over the batch. dx has"
+         " x's shape; the sums in its formula run over the batch, one per feature."),
+        ("With g = dout ⊙ γ and r_j = 1/√(s_j² + ε): ∂ℒ/∂x_nj = (r_j/N) (N g_nj − Σ_m g_mj − "
+         "x̂_nj Σ_m g_mj x̂_mj); ∂ℒ/∂γ_j = Σ_n dout_nj x̂_nj; ∂ℒ/∂β_j = Σ_n dout_nj."),
     ),
 )
 
@@ -320,7 +298,8 @@ def _ln_numerical(dout: np.ndarray, x: np.ndarray, gamma: np.ndarray, eps: float
     return _numerical(lambda a, e: _standardise(a, 1, e), dout, x, gamma, eps)
 
 
-layernorm_backward = _DiagnosedExercise(
+layernorm_backward = Exercise(
+    note_format=_LIKELY,
     name="layernorm_backward",
     chapter=8,
     section=SECTION_LAYER,
@@ -330,17 +309,96 @@ layernorm_backward = _DiagnosedExercise(
     output_names=("dx", "dgamma", "dbeta"),
     diagnose=lambda args, got: _diagnose_backward(1, got, args),
     hints=(
-        "Layer norm is batch norm with the roles of the axes swapped: the mean and variance of "
-        "each example (row) over its D features, axis=1 with keepdims=True. gamma and beta are "
-        "still per feature.",
-        "The derivation of section 8.2 holds word for word with N replaced by D and the sums "
-        "taken over axis=1. dgamma and dbeta still sum over the examples (axis=0).",
-        "dx = inv_std / D * (D * dx_hat - dx_hat.sum(axis=1, keepdims=True) "
-        "- x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True)), with dx_hat = dout * gamma.",
+        ("Layer norm is batch norm with the axes swapped: each example (row) is standardised "
+         "over its D features. The derivation of section 8.2 holds word for word."),
+        ("dout and x are (N, D), γ is (D,). The statistics are per row, an (N, 1) column; "
+         "dgamma and dbeta still sum over the examples and are (D,)."),
+        ("With g = dout ⊙ γ and r_n = 1/√(s_n² + ε) per row: ∂ℒ/∂x_nj = (r_n/D) (D g_nj − Σ_k "
+         "g_nk − x̂_nj Σ_k g_nk x̂_nk); ∂ℒ/∂γ_j = Σ_n dout_nj x̂_nj; ∂ℒ/∂β_j = Σ_n dout_nj."),
     ),
 )
 
 
+# --- Exercise 4: eval mode after some training steps ------------------------------------------
+# The student puts the pieces together: the running averages over several batches (with
+# the unbiased variance and rho = momentum on the NEW statistic, PyTorch's convention),
+# then a test batch normalised with them, not with its own statistics.
+
+_EVAL_SETTINGS = [(3, (8, 4), (5, 4)), (1, (6, 3), (2, 3)), (5, (4, 2), (7, 2)), (2, (10, 5), (1, 5)),
+                  (4, (3, 6), (4, 6))]
+
+
+def _eval_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for (k, (n, d), test), momentum in zip(_EVAL_SETTINGS, (0.1, 0.3, 0.05, 0.5, 0.2)):
+        shift, scale = rng.normal(scale=2.0, size=d), rng.uniform(0.5, 3.0, size=d)
+        batches = [shift + scale * rng.normal(size=(n, d)) for _ in range(k)]
+        x = shift + scale * rng.normal(size=test)
+        gamma, beta = rng.uniform(0.5, 2.0, size=d), rng.normal(size=d)
+        cases.append(Case((batches, x, gamma, beta, momentum, 1e-5),
+                          ("batches", "x", "gamma", "beta", "momentum", "eps")))
+    return cases
+
+
+def _eval_reference(batches: list[np.ndarray], x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+                    momentum: float, eps: float) -> np.ndarray:
+    bn = BatchNorm1d(gamma.size, eps=eps, momentum=momentum)
+    bn.weight.value[...] = gamma
+    bn.bias.value[...] = beta
+    for batch in batches:
+        bn(batch)
+    bn.eval()
+    return bn(x)
+
+
+def _eval_variant(batches, x, gamma, beta, momentum, eps, *, ddof=1, swap=False, start_var=1.0,
+                  last_only=False, own_stats=False):
+    mean, var = np.zeros(x.shape[1]), np.full(x.shape[1], start_var)
+    for batch in batches:
+        m, v = batch.mean(axis=0), batch.var(axis=0, ddof=ddof)
+        r = 1 - momentum if swap else momentum
+        mean, var = (m, v) if last_only else ((1 - r) * mean + r * m, (1 - r) * var + r * v)
+    if own_stats:
+        mean, var = x.mean(axis=0), x.var(axis=0)
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+batchnorm_eval = Exercise(
+    name="batchnorm_eval",
+    chapter=8,
+    section=SECTION_EVAL,
+    make_cases=_eval_cases,
+    references=[("nnlab.BatchNorm1d(momentum=momentum): the batches in train mode, then eval()",
+                 _eval_reference),
+                ("the running averages written out", lambda *a: _eval_variant(*a))],
+    note_format=_LIKELY,
+    hints=(
+        ("Training batches do two things you need here: nothing to the output you return, but "
+         "they move the running mean and variance. At test time the layer normalises with those "
+         "running statistics, never with the test batch's own."),
+        ("Each batch is (N_k, D), x is (N, D), γ, β and the running statistics are (D,). Start "
+         "from the running mean 0 and variance 1 (as nnlab and PyTorch do); the answer has x's "
+         "shape."),
+        ("After each batch: μ_run ← (1 − ρ) μ_run + ρ μ_B and s²_run ← (1 − ρ) s²_run + ρ · N_k "
+         "s²_B/(N_k − 1) (the unbiased variance), ρ = momentum. Then y = γ ⊙ (x − μ_run)/√(s²_run "
+         "+ ε) + β."),
+    ),
+    diagnose=lambda args, got: next(
+        (what for what, kw in (
+            ("the running variance is updated with the biased batch variance; PyTorch and nnlab "
+             "keep the unbiased one, N/(N - 1) times larger", {"ddof": 0}),
+            ("the momentum weighs the old running value: rho = momentum multiplies the NEW batch "
+             "statistic, (1 - rho) the running one", {"swap": True}),
+            ("the running variance starts at 0; it starts at 1 (and the running mean at 0)",
+             {"start_var": 0.0}),
+            ("only the last batch's statistics are used; the running statistics are averages "
+             "over all the batches seen", {"last_only": True}),
+            ("x is normalised with its own mean and variance (train mode); in eval mode the "
+             "running statistics are used", {"own_stats": True}),
+        ) if _close(_eval_variant(*args, **kw), got)), None),
+)
+
+
 EXERCISES: dict[str, Exercise] = {
-    ex.name: ex for ex in (batchnorm_forward, batchnorm_backward, layernorm_backward)
+    ex.name: ex for ex in (batchnorm_forward, batchnorm_backward, layernorm_backward, batchnorm_eval)
 }

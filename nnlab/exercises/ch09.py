@@ -33,11 +33,13 @@ from nnlab.gradcheck import numerical_gradient
 from nnlab.layers import Linear, Residual, Sequential
 from nnlab.normalization import LayerNorm
 
-__all__ = ["EXERCISES", "prenorm_block", "residual_backward", "residual_jacobian"]
+__all__ = ["EXERCISES", "prenorm_block", "projection_backward", "residual_backward",
+           "residual_jacobian"]
 
 # Headings of book/09_residual/lesson.ipynb (tests/test_exercises_ch09.py keeps them in sync).
-SECTION_GRADIENT = "9.2 The gradient of a residual block"
-SECTION_PRENORM = "9.5 Pre-norm residual blocks: the recipe"
+SECTION_GRADIENT = "The gradient of a residual block"
+SECTION_PRENORM = "Pre-norm residual blocks: the recipe"
+SECTION_PROJECTION = "Blocks that change width: projection shortcuts"
 
 LN_EPS = 1e-5  # nnlab.LayerNorm's default, as torch.nn.LayerNorm's
 
@@ -135,13 +137,13 @@ residual_backward = Exercise(
          _backward_no_mask),
     ],
     hints=(
-        ("Write the forward pass first and keep Z = X W1^T + b1 and H = relu(Z). The branch "
-         "F(X) = H W2^T + b2 is the two-layer network of chapter 4; the block adds X to it."),
-        ("Y = X + F(X), so dY/dX = I + dF/dX: dX is the sum of two gradients, G through the skip "
-         "and the gradient of the branch. The parameter gradients are the branch's alone: "
-         "dW2 = G^T H, db2 = sum of G over the batch, then dZ = (G W2) * (Z > 0)."),
-        ("dZ = (G @ W2) * (Z > 0); return G + dZ @ W1, dZ.T @ X, dZ.sum(axis=0), G.T @ H, "
-         "G.sum(axis=0)."),
+        ("Y = X + F(X): the gradient reaching X is the sum of what flows through the skip and "
+         "what flows through the branch. The parameter gradients are the branch's alone "
+         "(chapter 4's two-layer network)."),
+        ("X, G and Y are (N, d); W1 is (h, d), W2 (d, h); Z and H are (N, h). Return the five "
+         "gradients in the order of the docstring, each with its variable's shape."),
+        ("With Z = X W₁ᵀ + 𝟏 b₁ᵀ, H = ReLU(Z) and Δ = (G W₂) ⊙ 𝟙[Z > 0]: ∂ℒ/∂X = G + Δ W₁, "
+         "∂ℒ/∂W₁ = Δᵀ X, ∂ℒ/∂b₁ = Σ_n Δ_n, ∂ℒ/∂W₂ = Gᵀ H, ∂ℒ/∂b₂ = Σ_n g_n."),
     ),
 )
 
@@ -205,11 +207,12 @@ residual_jacobian = Exercise(
          lambda x, W, b: np.eye(x.shape[0]) + W * _mask(x, W, b)[None, :]),
     ],
     hints=(
-        ("y = x + f(x) with f(x) = relu(W x + b). The Jacobian of a sum is the sum of the "
-         "Jacobians, and the Jacobian of x with respect to itself is the identity."),
-        ("By the chain rule, df_i/dx_j = relu'(z_i) W_ij with z = W x + b, and relu'(z) is 1 "
-         "where z > 0 and 0 elsewhere: row i of W is kept or zeroed as unit i is on or off."),
-         "z = W @ x + b; return np.eye(len(x)) + (z > 0)[:, None] * W.",
+        ("y = x + f(x): the Jacobian of a sum is the sum of the Jacobians, and that of x with "
+         "respect to itself is the identity."),
+        ("x is (d,), W (d, d), b (d,): ∂y/∂x is (d, d), row i holding the derivatives of y_i. "
+         "Each ReLU unit i is either on or off."),
+        ("∂y/∂x = I + diag(𝟙[z > 0]) W with z = W x + b: row i of W is kept where z_i > 0 and "
+         "zeroed elsewhere."),
     ),
 )
 
@@ -279,17 +282,101 @@ prenorm_block = Exercise(
          lambda X, g, be, W, b: X + _branch(_layer_norm(X, np.ones_like(g), np.zeros_like(be)), W, b)),
     ],
     hints=(
-        ("Three steps: normalise each row of X (layer norm, with gamma and beta), send the "
-         "result through the branch relu(. W^T + b), and add X - the original, un-normalised X."),
-        ("Layer norm of a row: subtract the row's mean, divide by sqrt(row variance + 1e-5) "
-         "(the biased variance, dividing by d), multiply by gamma and add beta. Use "
-         "axis=1 with keepdims=True."),
-        ("mu = X.mean(axis=1, keepdims=True); var = X.var(axis=1, keepdims=True); "
-         "N = gamma * (X - mu) / np.sqrt(var + 1e-5) + beta; return X + np.maximum(N @ W.T + b, 0)."),
+        ("Three steps: layer-normalise each row of X (with γ and β), send the result through "
+         "the branch ReLU(· Wᵀ + b), and add the ORIGINAL, un-normalised X."),
+        ("X is (N, d), γ, β and b are (d,), W (d, d): every step keeps the shape (N, d). The "
+         "statistics are per row, an (N, 1) column."),
+        ("x̂_n = (x_n − μ_n)/√(s_n² + 10⁻⁵) with the row's mean μ_n and biased variance s_n²; "
+         "y_n = x_n + ReLU(W (γ ⊙ x̂_n + β) + b)."),
+    ),
+)
+
+
+
+# --- Exercise 4: the backward pass of a projection shortcut (derived, not shown) ---------------
+# Y = X P^T + relu(X W1^T + b1) W2^T + b2 changes the width from d_in to d_out: the skip is
+# no longer the identity, and the student works out what flows back through it.
+
+_PROJECTION_SHAPES = [(4, 3, 5, 2), (1, 4, 6, 3), (6, 2, 3, 5), (3, 5, 4, 7), (5, 6, 2, 4)]
+
+
+def _projection_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for batch, d_in, h, d_out in _PROJECTION_SHAPES:
+        while True:
+            X = rng.normal(size=(batch, d_in))
+            W1 = rng.normal(size=(h, d_in))
+            b1 = rng.normal(size=h) - 0.3
+            if _away_from_kink(X @ W1.T + b1):
+                break
+        P, W2 = rng.normal(size=(d_out, d_in)), rng.normal(size=(d_out, h))
+        b2, G = rng.normal(size=d_out), rng.normal(size=(batch, d_out))
+        cases.append(Case((X, P, W1, b1, W2, b2, G), ("X", "P", "W1", "b1", "W2", "b2", "G")))
+    return cases
+
+
+def _projection_reference(X, P, W1, b1, W2, b2, G):
+    # nnlab: the branch as a Sequential, the shortcut as a Linear without bias.
+    shortcut, first, second = _linear(P, np.zeros(P.shape[0])), _linear(W1, b1), _linear(W2, b2)
+    branch = Sequential(first, ReLU(), second)
+    shortcut(X)
+    branch(X)
+    dX = shortcut.backward(G) + branch.backward(G)
+    return dX, shortcut.weight.grad
+
+
+def _projection_numerical(X, P, W1, b1, W2, b2, G):
+    def f(_: np.ndarray) -> float:
+        Y = X @ P.T + np.maximum(X @ W1.T + b1, 0.0) @ W2.T + b2
+        return float(np.sum(G * Y))
+
+    return numerical_gradient(f, X), numerical_gradient(f, P)
+
+
+def _branch_dX(X, W1, b1, W2, G, mask=True):
+    dZ = G @ W2
+    if mask:
+        dZ = dZ * (X @ W1.T + b1 > 0)
+    return dZ @ W1
+
+
+projection_backward = Exercise(
+    name="projection_backward",
+    chapter=9,
+    section=SECTION_PROJECTION,
+    make_cases=_projection_cases,
+    references=[("nnlab: Linear(bias=False) shortcut plus Sequential(Linear, ReLU, Linear)",
+                 _projection_reference),
+                ("central differences of sum(G * Y)", _projection_numerical)],
+    output_names=("dX", "dP"),
+    note_format="Note: {}.",
+    hints=(
+        ("The block is a sum of two paths, the projection X Pᵀ and the branch; the gradient "
+         "reaching X is the sum of what flows back through each. The projection is a linear "
+         "layer without bias (chapter 4), the branch the two-layer network of exercise 1."),
+        ("X is (N, d_in), P is (d_out, d_in), G is (N, d_out): the skip no longer has G's shape "
+         "on the input side. dX must be (N, d_in) and dP (d_out, d_in): only one product of G "
+         "and X (transposed or not) has dP's shape."),
+        ("With Z = X W₁ᵀ + 𝟏 b₁ᵀ and Δ = (G W₂) ⊙ 𝟙[Z > 0]: ∂ℒ/∂X = G P + Δ W₁ and "
+         "∂ℒ/∂P = Gᵀ X."),
+    ),
+    advice=((r"could not be broadcast together",
+             "The skip path is X P^T, not X: G (N, d_out) and the branch's gradient (N, d_in) "
+             "cannot be added; what flows back through the projection is G P."),),
+    diagnoses=(
+        ("dP is transposed: dP has P's shape (d_out, d_in), G^T X",
+         lambda X, P, W1, b1, W2, b2, G: (G @ P + _branch_dX(X, W1, b1, W2, G), X.T @ G)),
+        ("dX misses the branch: the gradient through relu(X W1^T + b1) W2^T adds to G P",
+         lambda X, P, W1, b1, W2, b2, G: (G @ P, G.T @ X)),
+        ("dX misses the shortcut: the projection X P^T adds G P to the branch's gradient",
+         lambda X, P, W1, b1, W2, b2, G: (_branch_dX(X, W1, b1, W2, G), G.T @ X)),
+        ("the ReLU's mask is missing in the branch: the gradient passes only where "
+         "X W1^T + b1 > 0",
+         lambda X, P, W1, b1, W2, b2, G: (G @ P + _branch_dX(X, W1, b1, W2, G, mask=False), G.T @ X)),
     ),
 )
 
 
 EXERCISES: dict[str, Exercise] = {
-    ex.name: ex for ex in (residual_backward, residual_jacobian, prenorm_block)
+    ex.name: ex for ex in (residual_backward, residual_jacobian, prenorm_block, projection_backward)
 }

@@ -9,6 +9,10 @@ here, in nbgrader's process, with the student's code confined to a runner proces
 a failure becomes an error output, which nbgrader scores as zero; a pass is appended as
 a ✓ line. The kernel cannot fake a pass, whatever it patched; at most it chooses which
 function of its own is judged.
+
+Each exercise is graded on cases drawn from a fresh seed, which the verdict line prints
+(so it is in the autograded notebook and the feedback). ``nbgrader autograde ...
+--JudgeHiddenTests.seed=SEED`` grades on the cases of that seed again.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class JudgeHiddenTests(NbGraderPreprocessor):
     """Judge each hidden test's function outside the kernel and record the verdict."""
 
     timeout = Float(30.0, help="Seconds the student's function may run per exercise").tag(config=True)
+    seed = Integer(None, allow_none=True,
+                   help="Grade on the cases of this seed (to reproduce a grade); "
+                        "by default each exercise draws a new one").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict]:
         directory = resources.get("nnlab", {}).get("submission_dir")
@@ -66,15 +73,16 @@ class JudgeHiddenTests(NbGraderPreprocessor):
     def _judge(self, cell: NotebookNode, exercise_id: str, directory: str | None) -> None:
         exercise = get_exercise(exercise_id)
         pickled = Path(directory or "/nonexistent") / f"{exercise.id}.pkl"
+        seed = self.seed
         if pickled.is_file():
-            verdict = isolated_verdict(exercise, pickled.read_bytes(), self.timeout)
+            verdict, seed = isolated_verdict(exercise, pickled.read_bytes(), self.timeout, self.seed)
         else:
             verdict = (f"{exercise.name}: the hidden tests did not receive your function "
                        "(did an earlier cell replace nnlab.exercises.grade or its helpers?).")
         already_failed = any(o.output_type == "error" for o in cell.outputs)
         if verdict is None:
             if not already_failed:
-                cell.outputs.append(new_output("stream", name="stdout", text=passed_line(exercise) + "\n"))
+                cell.outputs.append(new_output("stream", name="stdout", text=passed_line(exercise, seed) + "\n"))
             return
         self.log.info("%s failed: %s", exercise.id, verdict.splitlines()[0])
         if already_failed:

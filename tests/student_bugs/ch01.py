@@ -64,4 +64,34 @@ BUGS: dict[str, list[Bug]] = {
             "def collapse_linear(W1, b1, W2, b2):\n    return W2 @ b1 + b2, W2 @ W1",
             r"W \(item 0 of the result\) has the wrong shape: expected \(2, 3\), received \(2,\)"),
     ],
+    "linear_regions": [
+        Bug('one region per unit',
+            "def linear_regions(w1, b1, w2):\n"
+            "    return len(w1) + 1",
+            r"expected 5, received 7(.|\n)*units with w1 = 0(.|\n)*Likely cause: the number of hidden units \+ 1"),
+        Bug('forgot the +1',
+            "def linear_regions(w1, b1, w2):\n"
+            "    live = (w1 != 0) & (w2 != 0)\n"
+            "    return len(np.unique(-b1[live] / w1[live]))",
+            r"Likely cause: the number of breakpoints: n bends cut the line into n \+ 1"),
+        Bug('shared breakpoints counted twice',
+            "def linear_regions(w1, b1, w2):\n"
+            "    return 1 + int(np.sum((w1 != 0) & (w2 != 0)))",
+            r"shared breakpoints(.|\n)*Likely cause: units that share a breakpoint are counted once each"),
+        Bug('cancelling bends counted',
+            "def linear_regions(w1, b1, w2):\n"
+            "    live = (w1 != 0) & (w2 != 0)\n"
+            "    return 1 + len(np.unique(-b1[live] / w1[live]))",
+            r"two bends that cancel(.|\n)*Likely cause: bends that cancel are counted"),
+        Bug('units the output ignores counted',
+            "def linear_regions(w1, b1, w2):\n"
+            "    live = w1 != 0\n"
+            "    return 1 + len(np.unique(-b1[live] / w1[live]))",
+            r"units with w2 = 0(.|\n)*Likely cause: a unit with w2 = 0 is counted"),
+        Bug('flat units counted (division by zero)',
+            "def linear_regions(w1, b1, w2):\n"
+            "    t = -b1 / w1\n"
+            "    return 1 + len(np.unique(t[w2 != 0]))",
+            r"Likely cause: a unit with w1 = 0 is counted"),
+    ],
 }

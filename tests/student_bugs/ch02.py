@@ -92,4 +92,35 @@ BUGS: dict[str, list[Bug]] = {
             + "    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * k * (1 + c * z**2)",
             r"Your result equals the derivative with du/dz = sqrt\(2/pi\) \(1 \+ 0\.044715 z\^2\)"),
     ],
+    "silu_grad": [
+        Bug('sigma alone (no product rule)',
+            "def silu_grad(z):\n"
+            "    e = np.exp(-np.abs(z))\n"
+            "    s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n"
+            "    return s",
+            r"Your result equals sigma\(z\) alone: the product rule"),
+        Bug("z sigma' alone",
+            "def silu_grad(z):\n"
+            "    e = np.exp(-np.abs(z))\n"
+            "    s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n"
+            "    return z * s * (1 - s)",
+            r"Your result equals z sigma'\(z\) alone"),
+        Bug("the sigmoid's derivative",
+            "def silu_grad(z):\n"
+            "    e = np.exp(-np.abs(z))\n"
+            "    s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n"
+            "    return s * (1 - s)",
+            r"that is the sigmoid's derivative, not SiLU's"),
+        Bug('the function itself',
+            "def silu_grad(z):\n"
+            "    e = np.exp(-np.abs(z))\n"
+            "    s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n"
+            "    return z * s",
+            r"Your result equals silu\(z\) = z sigma\(z\): that is the function"),
+        Bug('naive sigmoid',
+            "def silu_grad(z):\n"
+            "    s = 1 / (1 + np.exp(-z))\n"
+            "    return s * (1 + z * (1 - s))",
+            r"raised FloatingPointError: overflow encountered in exp .*only ever sees arguments <= 0"),
+    ],
 }

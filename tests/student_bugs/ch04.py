@@ -95,4 +95,37 @@ BUGS: dict[str, list[Bug]] = {
             "    s = 1 / (1 + np.exp(-Z))\n    return (s * (1 - s)).T @ (delta_next @ W_next)",
             r"the result has the wrong shape: expected \(4, 3\), received \(3, 3\)"),
     ],
+    "softplus_layer_backward": [
+        Bug('softplus for its derivative',
+            "def softplus_layer_backward(X, W, b, G):\n"
+            "    Z = X @ W.T + b\n"
+            "    D = G * np.log1p(np.exp(Z))\n"
+            "    return D @ W, D.T @ X, D.sum(axis=0)",
+            r"Note: the local derivative is softplus\(Z\) itself"),
+        Bug('derivative at the output',
+            "def softplus_layer_backward(X, W, b, G):\n"
+            "    Z = X @ W.T + b\n"
+            "    H = np.log1p(np.exp(Z))\n"
+            "    D = G / (1 + np.exp(-H))\n"
+            "    return D @ W, D.T @ X, D.sum(axis=0)",
+            r"Note: the derivative is evaluated at the output H"),
+        Bug('activation skipped',
+            "def softplus_layer_backward(X, W, b, G):\n"
+            "    D = G\n"
+            "    return D @ W, D.T @ X, D.sum(axis=0)",
+            r"Note: the activation is skipped"),
+        Bug("sigmoid's derivative",
+            "def softplus_layer_backward(X, W, b, G):\n"
+            "    Z = X @ W.T + b\n"
+            "    s = 1 / (1 + np.exp(-Z))\n"
+            "    D = G * s * (1 - s)\n"
+            "    return D @ W, D.T @ X, D.sum(axis=0)",
+            r"Note: the sigmoid's derivative sigma \(1 - sigma\) is used"),
+        Bug('db not summed',
+            "def softplus_layer_backward(X, W, b, G):\n"
+            "    Z = X @ W.T + b\n"
+            "    D = G / (1 + np.exp(-Z))\n"
+            "    return D @ W, D.T @ X, D",
+            r"db \(item 2 of the result\) has the wrong shape(.|\n)*Note: db is not summed over the batch"),
+    ],
 }

@@ -111,4 +111,31 @@ BUGS: dict[str, list[Bug]] = {
         Bug("returns no best epoch", _train(restore="return val_losses\n"),
             r"train raised TypeError: train should return the pair \(val_losses, best_epoch\)"),
     ],
+    "nesterov_step": [
+        Bug('plain momentum',
+            "def nesterov_step(w, grad, velocity, lr, momentum):\n"
+            "    u = momentum * velocity + grad\n"
+            "    return w - lr * u, u",
+            r"w_new \(item 0 of the result\)(.|\n)*Likely cause: this is plain momentum"),
+        Bug('momentum times u alone',
+            "def nesterov_step(w, grad, velocity, lr, momentum):\n"
+            "    u = momentum * velocity + grad\n"
+            "    return w - lr * momentum * u, u",
+            r"Likely cause: the step is momentum u alone"),
+        Bug('learning rate inside the velocity',
+            "def nesterov_step(w, grad, velocity, lr, momentum):\n"
+            "    u = momentum * velocity + lr * grad\n"
+            "    return w - (lr * grad + momentum * u), u",
+            r"Likely cause: the learning rate is inside the velocity"),
+        Bug('old velocity returned',
+            "def nesterov_step(w, grad, velocity, lr, momentum):\n"
+            "    u = momentum * velocity + grad\n"
+            "    return w - lr * (grad + momentum * u), velocity",
+            r"velocity_new \(item 1 of the result\)(.|\n)*Likely cause: the new velocity is not returned"),
+        Bug('uphill',
+            "def nesterov_step(w, grad, velocity, lr, momentum):\n"
+            "    u = momentum * velocity + grad\n"
+            "    return w + lr * (grad + momentum * u), u",
+            r"Likely cause: the step goes uphill"),
+    ],
 }

@@ -116,4 +116,32 @@ BUGS: dict[str, list[Bug]] = {
             _diagnose(first="explode"),
             r"expected 'vanishing', received 'exploding'(.|\n)*Note: both rules apply here"),
     ],
+    "clip_by_global_norm": [
+        Bug('each array clipped by its own norm',
+            "def clip_by_global_norm(grads, max_norm):\n"
+            "    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))\n"
+            "    return [g * min(1.0, max_norm / (np.linalg.norm(g) + 1e-6)) for g in grads], float(total)",
+            r"item 0 of the clipped gradients(.|\n)*Note: each array is clipped by its own norm"),
+        Bug('scaled even below the cap',
+            "def clip_by_global_norm(grads, max_norm):\n"
+            "    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))\n"
+            "    return [g * (max_norm / (total + 1e-6)) for g in grads], float(total)",
+            r"item 0 of the clipped gradients(.|\n)*Note: the gradients are scaled even though their norm is below the cap"),
+        Bug("sum of the arrays' norms",
+            "def clip_by_global_norm(grads, max_norm):\n"
+            "    total = sum(np.linalg.norm(g) for g in grads)\n"
+            "    return [g * min(1.0, max_norm / (total + 1e-6)) for g in grads], float(total)",
+            r"Note: the norm is the sum of the arrays' norms"),
+        Bug('norm reported after clipping',
+            "def clip_by_global_norm(grads, max_norm):\n"
+            "    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))\n"
+            "    out = [g * min(1.0, max_norm / (total + 1e-6)) for g in grads]\n"
+            "    return out, float(np.sqrt(sum(np.sum(g ** 2) for g in out)))",
+            r"total_norm \(item 1 of the result\)(.|\n)*Note: the norm reported is the one after clipping"),
+        Bug('sum of squares without the root',
+            "def clip_by_global_norm(grads, max_norm):\n"
+            "    total = sum(np.sum(g ** 2) for g in grads)\n"
+            "    return [g * min(1.0, max_norm / (total + 1e-6)) for g in grads], float(total)",
+            r"Note: the norm is the sum of squares, without the square root"),
+    ],
 }

@@ -107,4 +107,40 @@ BUGS: dict[str, list[Bug]] = {
                        "    return np.sqrt(np.array(out))"),
             r"Your result equals the recursion with sqrt\(v\) in place of the variance v"),
     ],
+    "orthogonal": [
+        Bug('no sign correction',
+            "def orthogonal(shape, rng):\n"
+            "    gen = np.random.default_rng(rng)\n"
+            "    rows, cols = shape\n"
+            "    A = gen.normal(size=(max(rows, cols), min(rows, cols)))\n"
+            "    Q, R = np.linalg.qr(A)\n"
+            "    return Q if rows >= cols else Q.T",
+            r"is orthogonal but not uniformly random: the mean of its diagonal entries(.|\n)*np.linalg.qr fixes no sign"),
+        Bug('a Gaussian, not orthogonalised',
+            "def orthogonal(shape, rng):\n"
+            "    return np.random.default_rng(rng).normal(size=shape) / np.sqrt(max(shape))",
+            r"is not \(semi-\)orthogonal"),
+        Bug('transposed',
+            "def orthogonal(shape, rng):\n"
+            "    gen = np.random.default_rng(rng)\n"
+            "    rows, cols = shape\n"
+            "    A = gen.normal(size=(max(rows, cols), min(rows, cols)))\n"
+            "    Q, R = np.linalg.qr(A)\n"
+            "    Q = Q * np.sign(np.diag(R))\n"
+            "    return Q.T if rows >= cols else Q",
+            r"wrong shape: expected \(300, 200\), received \(200, 300\) - that is \(fan_in, fan_out\)"),
+        Bug('the identity',
+            "def orthogonal(shape, rng):\n"
+            "    return np.eye(*shape)",
+            r"is orthogonal but not random(.|\n)*as for the identity"),
+        Bug('a gain of sqrt 2',
+            "def orthogonal(shape, rng):\n"
+            "    gen = np.random.default_rng(rng)\n"
+            "    rows, cols = shape\n"
+            "    A = gen.normal(size=(max(rows, cols), min(rows, cols)))\n"
+            "    Q, R = np.linalg.qr(A)\n"
+            "    Q = Q * np.sign(np.diag(R))\n"
+            "    return np.sqrt(2) * (Q if rows >= cols else Q.T)",
+            r"they are orthogonal but of squared norm 2, not 1"),
+    ],
 }

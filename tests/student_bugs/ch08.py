@@ -108,4 +108,46 @@ BUGS: dict[str, list[Bug]] = {
                          dgamma="(dout * x_hat).sum(axis=1)"),
             r"dgamma \(item 1 of the result\) has the wrong shape: expected \(3,\), received \(4,\)"),
     ],
+    "batchnorm_eval": [
+        Bug('biased running variance',
+            "def batchnorm_eval(batches, x, gamma, beta, momentum, eps):\n"
+            "    mean, var = np.zeros(x.shape[1]), np.ones(x.shape[1])\n"
+            "    for batch in batches:\n"
+            "        n = len(batch)\n"
+            "        mean = (1 - momentum) * mean + momentum * batch.mean(axis=0)\n"
+            "        var = (1 - momentum) * var + momentum * batch.var(axis=0)\n"
+            "    return gamma * (x - mean) / np.sqrt(var + eps) + beta",
+            r"Likely cause: the running variance is updated with the biased batch variance"),
+        Bug('momentum on the old value',
+            "def batchnorm_eval(batches, x, gamma, beta, momentum, eps):\n"
+            "    mean, var = np.zeros(x.shape[1]), np.ones(x.shape[1])\n"
+            "    for batch in batches:\n"
+            "        n = len(batch)\n"
+            "        mean = momentum * mean + (1 - momentum) * batch.mean(axis=0)\n"
+            "        var = momentum * var + (1 - momentum) * batch.var(axis=0) * n / (n - 1)\n"
+            "    return gamma * (x - mean) / np.sqrt(var + eps) + beta",
+            r"Likely cause: the momentum weighs the old running value"),
+        Bug('running variance starts at 0',
+            "def batchnorm_eval(batches, x, gamma, beta, momentum, eps):\n"
+            "    mean, var = np.zeros(x.shape[1]), np.zeros(x.shape[1])\n"
+            "    for batch in batches:\n"
+            "        n = len(batch)\n"
+            "        mean = (1 - momentum) * mean + momentum * batch.mean(axis=0)\n"
+            "        var = (1 - momentum) * var + momentum * batch.var(axis=0) * n / (n - 1)\n"
+            "    return gamma * (x - mean) / np.sqrt(var + eps) + beta",
+            r"Likely cause: the running variance starts at 0"),
+        Bug('only the last batch',
+            "def batchnorm_eval(batches, x, gamma, beta, momentum, eps):\n"
+            "    mean, var = np.zeros(x.shape[1]), np.ones(x.shape[1])\n"
+            "    for batch in batches:\n"
+            "        n = len(batch)\n"
+            "        mean = batch.mean(axis=0)\n"
+            "        var = batch.var(axis=0) * n / (n - 1)\n"
+            "    return gamma * (x - mean) / np.sqrt(var + eps) + beta",
+            r"Likely cause: only the last batch's statistics are used"),
+        Bug('train-mode statistics at test time',
+            "def batchnorm_eval(batches, x, gamma, beta, momentum, eps):\n"
+            "    return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta",
+            r"Likely cause: x is normalised with its own mean and variance"),
+    ],
 }

@@ -108,4 +108,35 @@ BUGS: dict[str, list[Bug]] = {
                      "    return N + np.maximum(N @ W.T + b, 0)\n"),
             r"Note: the skip path carries the normalised X"),
     ],
+    "projection_backward": [
+        Bug('identity skip',
+            "def projection_backward(X, P, W1, b1, W2, b2, G):\n"
+            "    Z = X @ W1.T + b1\n"
+            "    dZ = (G @ W2) * (Z > 0)\n"
+            "    return G + dZ @ W1, G.T @ X",
+            r"raised ValueError: operands could not be broadcast.*The skip path is X P\^T, not X"),
+        Bug('dP transposed',
+            "def projection_backward(X, P, W1, b1, W2, b2, G):\n"
+            "    Z = X @ W1.T + b1\n"
+            "    dZ = (G @ W2) * (Z > 0)\n"
+            "    return G @ P + dZ @ W1, X.T @ G",
+            r"dP \(item 1 of the result\) has the wrong shape(.|\n)*Note: dP is transposed"),
+        Bug('no branch in dX',
+            "def projection_backward(X, P, W1, b1, W2, b2, G):\n"
+            "    Z = X @ W1.T + b1\n"
+            "    dZ = (G @ W2) * (Z > 0)\n"
+            "    return G @ P, G.T @ X",
+            r"dX \(item 0 of the result\)(.|\n)*Note: dX misses the branch"),
+        Bug('no shortcut in dX',
+            "def projection_backward(X, P, W1, b1, W2, b2, G):\n"
+            "    Z = X @ W1.T + b1\n"
+            "    dZ = (G @ W2) * (Z > 0)\n"
+            "    return dZ @ W1, G.T @ X",
+            r"Note: dX misses the shortcut"),
+        Bug('no ReLU mask',
+            "def projection_backward(X, P, W1, b1, W2, b2, G):\n"
+            "    dZ = G @ W2\n"
+            "    return G @ P + dZ @ W1, G.T @ X",
+            r"Note: the ReLU's mask is missing in the branch"),
+    ],
 }

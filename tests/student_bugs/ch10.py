@@ -87,35 +87,30 @@ BUGS: dict[str, list[Bug]] = {
             _dropout(backward="grad_out * (mask > 0)"),
             r"grad_x \(item 1(.|\n)*Note: grad_x lacks the 1/\(1-p\)"),
     ],
-    "early_stopping": [
-        Bug("watches the training loss",
-            _early(curve="train_loss"),
-            r"best_epoch \(item 0 of the result\): expected \d+, received \d+(.|\n)*"
-            r"Note: this is the epoch of the lowest TRAINING loss"),
-        Bug("counts epochs from 1",
-            _early(ret="best + 1, e + 1", end="best + 1, len(val_loss)"),
-            r"best_epoch \(item 0(.|\n)*Note: one too many: epochs are counted from 0"),
-        Bug("keeps the last epoch trained",
-            _early(ret="e, e + 1", end="len(val_loss) - 1, len(val_loss)"),
-            r"best_epoch \(item 0(.|\n)*Note: this is the last epoch trained"),
-        Bug("best epoch over the whole curve, including epochs never trained",
-            "def early_stopping(train_loss, val_loss, patience):\n"
-            "    best, waited, run = 0, 0, len(val_loss)\n"
-            "    for e in range(1, len(val_loss)):\n"
-            "        if val_loss[e] < val_loss[best]:\n"
-            "            best, waited = e, 0\n"
-            "        else:\n"
-            "            waited += 1\n"
-            "            if waited >= patience:\n"
-            "                run = e + 1\n"
-            "                break\n"
-            "    return int(np.argmin(val_loss)), run\n",
-            r"best_epoch \(item 0(.|\n)*Note: this epoch comes after training stopped \(after \d+ epochs\)"),
-        Bug("a tie counts as an improvement",
-            _early(better="val_loss[e] <= val_loss[best]"),
-            r"best_epoch \(item 0(.|\n)*Note: with a tie, the FIRST best epoch wins"),
-        Bug("stops one epoch late",
-            _early(stop="waited > patience"),
-            r"epochs_run \(item 1 of the result\): expected \d+, received \d+(.|\n)*Note: stopping is off by one"),
+    "l1_regularize": [
+        Bug("L2's gradient",
+            "def l1_regularize(loss, W, b, dW, db, lam):\n"
+            "    return loss + lam * np.sum(np.abs(W)), dW + lam * W, db",
+            r"dW_total \(item 1 of the result\)(.|\n)*Note: the gradient is L2's, lambda W"),
+        Bug('bias penalised too',
+            "def l1_regularize(loss, W, b, dW, db, lam):\n"
+            "    return loss + lam * (np.abs(W).sum() + np.abs(b).sum()), dW + lam * np.sign(W), db + lam * np.sign(b)",
+            r"Note: the bias is penalised too"),
+        Bug('a factor 1/2',
+            "def l1_regularize(loss, W, b, dW, db, lam):\n"
+            "    return loss + 0.5 * lam * np.sum(np.abs(W)), dW + 0.5 * lam * np.sign(W), db",
+            r"Note: a factor 1/2 crept in"),
+        Bug('penalty missing from the loss',
+            "def l1_regularize(loss, W, b, dW, db, lam):\n"
+            "    return loss, dW + lam * np.sign(W), db",
+            r"total \(item 0 of the result\)(.|\n)*Note: the gradient has its lambda sign\(W\), but the loss"),
+        Bug('+lambda at zero',
+            "def l1_regularize(loss, W, b, dW, db, lam):\n"
+            "    return loss + lam * np.sum(np.abs(W)), dW + lam * np.where(W >= 0, 1.0, -1.0), db",
+            r"Note: at w = 0 your subgradient is \+lambda"),
+        Bug('sign error',
+            "def l1_regularize(loss, W, b, dW, db, lam):\n"
+            "    return loss + lam * np.sum(np.abs(W)), dW - lam * np.sign(W), db",
+            r"Note: sign error"),
     ],
 }
