@@ -12,7 +12,9 @@ script shards the class by student:
 3. the shards' submissions, grades and comments are merged into the course's gradebook
    with nbgrader's ``Gradebook`` API, replacing earlier grades of the same submissions.
 
-Autograded notebooks are written by nbgrader itself under ``autograded/<student>/``, so
+Each shard's log (nbgrader's and its kernels') goes to ``grade_class.shard-K.log`` beside
+the gradebook. Autograded notebooks are written by nbgrader itself under
+``autograded/<student>/``, so
 ``nbgrader generate_feedback`` and ``nbgrader export`` work afterwards as usual.
 
 Run it from the course folder (the one with ``nbgrader_config.py``)::
@@ -166,8 +168,10 @@ def grade_class(course: Path, assignment: str, *, jobs: int, students: list[str]
         shutil.copyfile(course_db, shard_db)
         shard_url = f"sqlite:///{shard_db}"
         command = [sys.executable, str(HERE), assignment, "--worker", shard_url, "--students", *part]
-        process = subprocess.Popen(command, cwd=course, stdout=subprocess.PIPE, text=True,
-                                   env={**os.environ, "PYTHONHASHSEED": "0"})
+        # nbgrader's and the kernels' log of this shard, kept beside the gradebook.
+        with open(course_db.with_name(f"grade_class.shard-{k}.log"), "w") as log_file:
+            process = subprocess.Popen(command, cwd=course, stdout=subprocess.PIPE, stderr=log_file,
+                                       text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         workers.append((shard_db, shard_url, part, process))
     results = []
     for _, _, _, process in workers:
