@@ -43,12 +43,19 @@ def test_reference_solution_passes(chapter, name, capsys):
     assert re.fullmatch(rf"✓ {name}: passed \(\d+ random cases\)\n", capsys.readouterr().out)
 
 
+# Grading seeds the references must agree on: the shown cases and these drawn ones. A case
+# generator that can put an input next to a kink (a ReLU at 0) lets a finite-difference
+# witness disagree with nnlab; ch04.mlp_backward did, on about one grading seed in a few
+# hundred, until its generator kept pre-activations away from 0.
+AGREEMENT_SEEDS = [None, *range(40)]
+
+
 @pytest.mark.parametrize("chapter, name", _exercise_params(lambda e: len(e.references) > 1))
 def test_the_references_agree_on_every_case(chapter, name):
-    # The check demands agreement with every reference; if they disagreed, no answer could pass.
+    # The first reference defines the right answer; the others witness that it is right.
     exercise = CHAPTERS[chapter].EXERCISES[name]
     (_, first), *others = exercise.references
-    for case in exercise.cases():
+    for case in (c for seed in AGREEMENT_SEEDS for c in exercise.cases(seed)):
         expected = first(*_copy_args(case.args))
         if isinstance(expected, tuple) and any(isinstance(item, str) for item in expected):
             # An answer holding a word (chapter 6's verdict): the exercise's own check is

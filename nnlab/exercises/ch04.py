@@ -137,10 +137,15 @@ def _mlp_cases(rng: np.random.Generator) -> list[Case]:
     for batch, d_in, d_hidden, d_out in _MLP_SHAPES:
         X = rng.normal(size=(batch, d_in))
         Y = rng.normal(size=(batch, d_out))
-        W1 = rng.normal(size=(d_hidden, d_in))
-        # Biases of both signs, so that some hidden units are off for some examples and a
-        # missing ReLU mask shows.
-        b1 = rng.normal(size=d_hidden) - 0.3
+        while True:
+            W1 = rng.normal(size=(d_hidden, d_in))
+            # Biases of both signs, so that some hidden units are off for some examples and
+            # a missing ReLU mask shows.
+            b1 = rng.normal(size=d_hidden) - 0.3
+            # No pre-activation next to the ReLU's kink, where the derivative is undefined
+            # and rounding (or a finite difference) could pick either side.
+            if np.abs(X @ W1.T + b1).min() > 1e-3:
+                break
         W2 = rng.normal(size=(d_out, d_hidden))
         b2 = rng.normal(size=d_out)
         cases.append(Case((X, Y, W1, b1, W2, b2), ("X", "Y", "W1", "b1", "W2", "b2")))
